@@ -1,0 +1,807 @@
+//! Aggregation of base bars (1m or 1d) to any [`Timeframe`], following the trading calendar.
+//!
+//! Buckets are half-open `[start, end)`:
+//! - **intraday** (`s m h`): fixed-size buckets inside each session, aligned to the session
+//!   open ([`Align::Session`]) or to a clock origin ([`Align::Clock`], like TimescaleDB
+//!   `time_bucket(period, ts, origin) + offset`). A bucket never spans two sessions: the first
+//!   bucket of a session starts at the open and the last ends at the close, so clock-aligned
+//!   buckets are clipped to the session. Intra-session breaks do not restart buckets; bars
+//!   inside breaks and outside the session filter are ignored.
+//! - **`1d`**: one trading session in the exchange timezone (a CME Globex day runs 17:00 CT on
+//!   the previous day to the close). From a daily base, a bar keyed by date `D` belongs to the
+//!   first trading day on or after `D` (a vendor's Sunday-evening futures bar joins Monday).
+//! - **`Nd`**: `N` consecutive trading days counted from a fixed origin
+//!   ([`Calendar::trading_day_index`]); with [`Align::Clock`], `N` calendar days from the
+//!   origin's local date. **`Nw`**: ISO weeks (Monday-based) of trading days, `N` at a time
+//!   from 1970-01-05. **`NM`**: calendar months of trading days (`3M` = quarters).
+//!
+//! Day-and-longer buckets start at the open of their first trading session and end at the
+//! close of their last (per the session filter); `date` is the first trading day.
+//!
+//! ```
+//! use tradeassist_engine::{Aggregator, AggSpec, Calendar};
+//! use tradeassist_model::{Bar, Resolution};
+//!
+//! let cal = Calendar::get("us_equity").unwrap();
+//! let open = 1_381_152_600; // 2013-10-07 09:30 ET
+//! let bars: Vec<Bar> = (0..10)
+//!     .map(|i| Bar::new(open + 60 * i, 10.0, 11.0, 9.0, 10.5, 100.0).unwrap())
+//!     .collect();
+//! let agg = Aggregator::new(cal, Resolution::Minute, AggSpec::new("5m".parse().unwrap())).unwrap();
+//! let out = agg.aggregate(&bars, None).unwrap();
+//! assert_eq!(out.bars.len(), 2);
+//! assert_eq!(out.bars[1].start, open + 300);
+//! assert_eq!(out.bars[1].volume, 500.0);
+//! assert!(out.bars[1].complete);
+//! ```
+
+use chrono::{Datelike, Duration, NaiveDate};
+use tradeassist_model::{Bar, Resolution, TimeUnit, Timeframe, date_key};
+
+use crate::EngineError;
+use crate::calendar::{Calendar, Session, SessionFilter, index_epoch, utc_date};
+
+/// How intraday buckets are aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Align {
+    /// Buckets start at each session open (default).
+    #[default]
+    Session,
+    /// Buckets start at `origin + offset + k * period` (UTC seconds), clipped to the session.
+    /// For `Nd` bars, the origin's local date starts the first group of `N` calendar days.
+    Clock { origin: i64, offset: i64 },
+}
+
+/// Which instant labels a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Label {
+    /// The bucket start (default).
+    #[default]
+    Start,
+    /// The bucket end (exclusive end of the interval).
+    End,
+}
+
+/// What an aggregation computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AggSpec {
+    pub timeframe: Timeframe,
+    pub align: Align,
+    pub label: Label,
+    /// Applied to base bars before bucketing.
+    pub sessions: SessionFilter,
+    /// Also compute the session-anchored cumulative VWAP ([`AggBar::session_vwap`]).
+    pub session_vwap: bool,
+}
+
+impl AggSpec {
+    /// Defaults: session alignment, start labels, regular hours, no session VWAP.
+    pub fn new(timeframe: Timeframe) -> Self {
+        AggSpec {
+            timeframe,
+            align: Align::Session,
+            label: Label::Start,
+            sessions: SessionFilter::Regular,
+            session_vwap: false,
+        }
+    }
+}
+
+/// Which price the VWAP of a result is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VwapSource {
+    /// Every base bar carried the vendor's VWAP.
+    Vendor,
+    /// At least one base bar had none, so `(high + low + close) / 3` was used throughout.
+    TypicalPrice,
+}
+
+/// Prices of an output bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ohlc {
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+}
+
+/// How a gap-filled bar got its values (see [`crate::FillMethod`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillKind {
+    /// No prices (`ohlc` is `None`).
+    Null,
+    /// Previous close repeated as O=H=L=C, zero volume.
+    Prev,
+    /// Close interpolated linearly between neighbours, O=H=L=C, zero volume.
+    Linear,
+}
+
+/// One aggregated bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggBar {
+    /// The label: `start` or `end` per [`Label`].
+    pub ts: i64,
+    /// Bucket start (UTC seconds, inclusive).
+    pub start: i64,
+    /// Bucket end (UTC seconds, exclusive; clipped to the session close).
+    pub end: i64,
+    /// Trading day (first of the bucket) for `1d` and longer; `None` intraday.
+    pub date: Option<NaiveDate>,
+    /// `None` only for [`FillKind::Null`] bars.
+    pub ohlc: Option<Ohlc>,
+    pub volume: f64,
+    /// Last non-null open interest of the bucket.
+    pub open_interest: Option<f64>,
+    /// `Σ(price·volume)/Σ(volume)`; `None` when the volume is zero.
+    pub vwap: Option<f64>,
+    /// Cumulative VWAP from the open of the session of the bucket's last base bar through
+    /// that bar (only when [`AggSpec::session_vwap`] is set and volume is non-zero).
+    pub session_vwap: Option<f64>,
+    /// False when the bucket end lies after the end of the last base bar or after `now`.
+    pub complete: bool,
+    /// Number of base bars aggregated.
+    pub count: u32,
+    /// `Some` for bars created by gap filling.
+    pub filled: Option<FillKind>,
+}
+
+/// The result of [`Aggregator::aggregate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregation {
+    pub bars: Vec<AggBar>,
+    pub vwap_source: VwapSource,
+    /// End of the last base bar (UTC seconds; for a daily base, the close of its session).
+    pub data_end: Option<i64>,
+    /// The `now` the completeness flags were computed against.
+    pub now: Option<i64>,
+}
+
+/// A bucket the calendar expects, whether or not data exists for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub start: i64,
+    pub end: i64,
+    pub date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Intraday(i64),
+    Days(u32),
+    Weeks(u32),
+    Months(u32),
+}
+
+/// Aggregates base bars of one instrument for one [`AggSpec`]. Cheap to build; reusable.
+#[derive(Debug, Clone, Copy)]
+pub struct Aggregator<'c> {
+    cal: &'c Calendar,
+    base: Resolution,
+    spec: AggSpec,
+    kind: Kind,
+}
+
+impl<'c> Aggregator<'c> {
+    /// Check that `spec.timeframe` can be derived from `base` (intraday frequencies need a
+    /// minute base and a whole number of minutes).
+    pub fn new(cal: &'c Calendar, base: Resolution, spec: AggSpec) -> Result<Self, EngineError> {
+        let tf = spec.timeframe;
+        let refuse = || EngineError::TimeframeNotDerivable {
+            timeframe: tf,
+            base,
+        };
+        let kind = match tf.unit() {
+            TimeUnit::Second | TimeUnit::Minute | TimeUnit::Hour => {
+                let secs = tf.fixed_seconds().ok_or_else(refuse)?;
+                if base != Resolution::Minute || secs % 60 != 0 {
+                    return Err(refuse());
+                }
+                Kind::Intraday(secs)
+            }
+            TimeUnit::Day => Kind::Days(tf.count()),
+            TimeUnit::Week => Kind::Weeks(tf.count()),
+            TimeUnit::Month => Kind::Months(tf.count()),
+        };
+        Ok(Aggregator {
+            cal,
+            base,
+            spec,
+            kind,
+        })
+    }
+
+    pub fn spec(&self) -> &AggSpec {
+        &self.spec
+    }
+    pub fn calendar(&self) -> &'c Calendar {
+        self.cal
+    }
+    pub fn base(&self) -> Resolution {
+        self.base
+    }
+
+    /// Aggregate `bars` (strictly increasing `ts`). `now` (UTC seconds), when given, marks
+    /// buckets ending after it incomplete.
+    pub fn aggregate(&self, bars: &[Bar], now: Option<i64>) -> Result<Aggregation, EngineError> {
+        let data_end = self.data_end(bars);
+        let mut out: Vec<AggBar> = Vec::with_capacity(self.estimate_len(bars));
+        // Vendor-VWAP numerators of the finished bars, kept while every bar so far had one;
+        // bars are written with typical-price VWAPs and patched at the end if all had one.
+        let mut vendor: Vec<(Option<f64>, Option<f64>)> = Vec::new();
+        let mut state = State::new(self.spec);
+        let mut bk = Bucketer::new(self);
+        let unsorted = |i: usize| EngineError::Unsorted {
+            index: i,
+            ts: bars[i].ts(),
+        };
+        let n = bars.len();
+        let mut prev_ts = i64::MIN;
+        let mut i = 0;
+        while i < n {
+            let ts = bars[i].ts();
+            if ts <= prev_ts {
+                return Err(unsorted(i));
+            }
+            match bk.locate(ts) {
+                Located::Out { until } => {
+                    prev_ts = ts;
+                    i += 1;
+                    while i < n && bars[i].ts() < until {
+                        if bars[i].ts() <= prev_ts {
+                            return Err(unsorted(i));
+                        }
+                        prev_ts = bars[i].ts();
+                        i += 1;
+                    }
+                }
+                Located::In {
+                    bucket,
+                    seg_end,
+                    session,
+                } => {
+                    if let Some(a) = state.take_if_other(bucket.key) {
+                        let c = complete(a.b.end, data_end, now);
+                        out.push(state.finish(a, c, VwapSource::TypicalPrice));
+                        if state.all_vendor {
+                            let v = state.finish(a, c, VwapSource::Vendor);
+                            vendor.push((v.vwap, v.session_vwap));
+                        }
+                    }
+                    match state.feed_until(&bars[i..], seg_end, bucket, session, &mut prev_ts) {
+                        Ok(used) => i += used,
+                        Err(k) => return Err(unsorted(i + k)),
+                    }
+                }
+            }
+        }
+        if let Some(a) = state.acc.take() {
+            let c = complete(a.b.end, data_end, now);
+            out.push(state.finish(a, c, VwapSource::TypicalPrice));
+            let v = state.finish(a, c, VwapSource::Vendor);
+            vendor.push((v.vwap, v.session_vwap));
+        }
+        let vwap_source = if n > 0 && state.all_vendor {
+            VwapSource::Vendor
+        } else {
+            VwapSource::TypicalPrice
+        };
+        if vwap_source == VwapSource::Vendor {
+            for (bar, (vwap, session_vwap)) in out.iter_mut().zip(vendor) {
+                bar.vwap = vwap;
+                bar.session_vwap = session_vwap;
+            }
+        }
+        Ok(Aggregation {
+            bars: out,
+            vwap_source,
+            data_end,
+            now,
+        })
+    }
+
+    /// Every bucket the calendar expects that overlaps `range` (for a daily base: that
+    /// contains a trading day whose date key lies in `range`), in order. Buckets lying
+    /// entirely inside a break are not expected.
+    pub fn buckets(&self, range: tradeassist_model::TimeRange) -> Vec<Bucket> {
+        let filter = self.spec.sessions;
+        let mut out: Vec<Bucket> = Vec::new();
+        let push_group = |out: &mut Vec<Bucket>, g: GroupInfo| {
+            if out.last().is_none_or(|b| b.start != g.bucket.start) {
+                out.push(Bucket {
+                    start: g.bucket.start,
+                    end: g.bucket.end,
+                    date: g.bucket.date,
+                });
+            }
+        };
+        if self.base == Resolution::Day {
+            let first = utc_date(range.start());
+            let last = utc_date(range.end() - 1);
+            for d in first.iter_days().take_while(|d| *d <= last) {
+                if self.cal.is_trading_day(d) {
+                    push_group(&mut out, self.group(d));
+                }
+            }
+            return out;
+        }
+        for s in self.cal.sessions(range, filter) {
+            match self.kind {
+                Kind::Intraday(p) => {
+                    let mut t = s.open();
+                    while t < s.close() {
+                        let (start, end) = self.intraday_bucket(&s, t, p);
+                        let in_break = s
+                            .breaks()
+                            .iter()
+                            .any(|b| b.start() <= start && end <= b.end());
+                        if !in_break && start < range.end() && end > range.start() {
+                            out.push(Bucket {
+                                start,
+                                end,
+                                date: None,
+                            });
+                        }
+                        t = end;
+                    }
+                }
+                _ => push_group(&mut out, self.group(s.date())),
+            }
+        }
+        out
+    }
+
+    /// End of the data: last minute bar's end, or the close of the last daily bar's session.
+    pub(crate) fn data_end(&self, bars: &[Bar]) -> Option<i64> {
+        let last = bars.last()?;
+        Some(match self.base {
+            Resolution::Minute => last.ts() + 60,
+            Resolution::Day => {
+                let td = self.cal.next_trading_day(utc_date(last.ts()));
+                self.cal
+                    .session(td, self.spec.sessions)
+                    .map_or(last.ts() + 86_400, |s| s.close())
+            }
+        })
+    }
+
+    fn estimate_len(&self, bars: &[Bar]) -> usize {
+        match (self.kind, bars.first(), bars.last()) {
+            (Kind::Intraday(p), Some(_), Some(_)) => bars.len() / (p as usize / 60) + 16,
+            _ => 16,
+        }
+    }
+
+    /// `(start, end)` of the intraday bucket of `ts` in session `s`.
+    #[inline]
+    fn intraday_bucket(&self, s: &Session, ts: i64, p: i64) -> (i64, i64) {
+        match self.spec.align {
+            Align::Session => {
+                let since = ts - s.open();
+                // Most bars fall in one of the next few buckets: skip the division.
+                let start = if since < 4 * p {
+                    let mut k = 0;
+                    while k + p <= since {
+                        k += p;
+                    }
+                    s.open() + k
+                } else {
+                    s.open() + since / p * p
+                };
+                (start, (start + p).min(s.close()))
+            }
+            Align::Clock { origin, offset } => {
+                let o = origin + offset;
+                let clock = o + (ts - o).div_euclid(p) * p;
+                (clock.max(s.open()), (clock + p).min(s.close()))
+            }
+        }
+    }
+
+    /// The day-or-longer group containing trading day `td`.
+    pub(crate) fn group(&self, td: NaiveDate) -> GroupInfo {
+        let (lo, hi) = match self.kind {
+            Kind::Days(1) | Kind::Intraday(_) => (td, td),
+            Kind::Days(n) => match self.spec.align {
+                Align::Session => {
+                    let n = i64::from(n);
+                    let g = self.cal.trading_day_index(td).div_euclid(n);
+                    let mut lo = td;
+                    loop {
+                        let prev = self.cal.prev_trading_day(lo - Duration::days(1));
+                        if self.cal.trading_day_index(prev).div_euclid(n) != g {
+                            break;
+                        }
+                        lo = prev;
+                    }
+                    let mut hi = td;
+                    loop {
+                        let next = self.cal.next_trading_day(hi + Duration::days(1));
+                        if self.cal.trading_day_index(next).div_euclid(n) != g {
+                            break;
+                        }
+                        hi = next;
+                    }
+                    (lo, hi)
+                }
+                Align::Clock { origin, offset } => {
+                    let o = self.cal.local_date(origin + offset);
+                    let n = i64::from(n);
+                    let k = (td - o).num_days().div_euclid(n);
+                    let lo = o + Duration::days(k * n);
+                    (lo, lo + Duration::days(n - 1))
+                }
+            },
+            Kind::Weeks(n) => {
+                let n = i64::from(n);
+                let monday = td - Duration::days(i64::from(td.weekday().num_days_from_monday()));
+                let w = (monday - index_epoch()).num_days() / 7;
+                let lo = index_epoch() + Duration::weeks(w.div_euclid(n) * n);
+                (lo, lo + Duration::days(7 * n - 1))
+            }
+            Kind::Months(n) => {
+                let n = i64::from(n);
+                let m = i64::from(td.year()) * 12 + i64::from(td.month0());
+                let g = m.div_euclid(n) * n;
+                let lo = month_start(g);
+                let hi = month_start(g + n) - Duration::days(1);
+                (lo, hi)
+            }
+        };
+        let first = self.cal.next_trading_day(lo);
+        let last = self.cal.prev_trading_day(hi);
+        let filter = self.spec.sessions;
+        let start = self
+            .cal
+            .session(first, filter)
+            .map_or(date_key(first), |s| s.open());
+        let end = self
+            .cal
+            .session(last, filter)
+            .map_or(date_key(last) + 86_400, |s| s.close());
+        GroupInfo {
+            bucket: BucketInfo {
+                key: start,
+                start,
+                end,
+                date: Some(first),
+            },
+            last,
+        }
+    }
+}
+
+fn month_start(month_index: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(
+        month_index.div_euclid(12) as i32,
+        month_index.rem_euclid(12) as u32 + 1,
+        1,
+    )
+    .expect("valid month")
+}
+
+/// `Vendor` when every bar carries a vendor VWAP (and there is at least one bar).
+pub fn vwap_source(bars: &[Bar]) -> VwapSource {
+    if !bars.is_empty() && bars.iter().all(|b| b.vwap().is_some()) {
+        VwapSource::Vendor
+    } else {
+        VwapSource::TypicalPrice
+    }
+}
+
+pub(crate) fn check_sorted(bars: &[Bar]) -> Result<(), EngineError> {
+    match bars.windows(2).position(|w| w[1].ts() <= w[0].ts()) {
+        Some(i) => Err(EngineError::Unsorted {
+            index: i + 1,
+            ts: bars[i + 1].ts(),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[inline]
+pub(crate) fn complete(end: i64, data_end: Option<i64>, now: Option<i64>) -> bool {
+    data_end.is_some_and(|d| end <= d) && now.is_none_or(|n| end <= n)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BucketInfo {
+    pub key: i64,
+    pub start: i64,
+    pub end: i64,
+    pub date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GroupInfo {
+    pub bucket: BucketInfo,
+    /// Last trading day of the group.
+    pub last: NaiveDate,
+}
+
+pub(crate) enum Located {
+    /// `ts` belongs to `bucket`; so do all following bars with `ts < seg_end`.
+    In {
+        bucket: BucketInfo,
+        seg_end: i64,
+        session: i64,
+    },
+    /// `ts` is outside every session of the filter; so are bars with `ts < until`.
+    Out { until: i64 },
+}
+
+/// Maps increasing timestamps to buckets, walking the calendar's sessions forward.
+pub(crate) struct Bucketer<'a> {
+    agg: Aggregator<'a>,
+    sessions: Vec<Session>,
+    idx: usize,
+    next_date: Option<NaiveDate>,
+    group: Option<GroupInfo>,
+}
+
+const SESSION_CHUNK_DAYS: i64 = 32;
+
+impl<'a> Bucketer<'a> {
+    pub(crate) fn new(agg: &Aggregator<'a>) -> Self {
+        Bucketer {
+            agg: *agg,
+            sessions: Vec::new(),
+            idx: 0,
+            next_date: None,
+            group: None,
+        }
+    }
+
+    /// The first session closing after `ts`.
+    fn session_after(&mut self, ts: i64) -> &Session {
+        loop {
+            while self.idx < self.sessions.len() && self.sessions[self.idx].close() <= ts {
+                self.idx += 1;
+            }
+            if self.idx < self.sessions.len() {
+                return &self.sessions[self.idx];
+            }
+            let local = self.agg.cal.local_date(ts) - Duration::days(1);
+            let from = self.next_date.map_or(local, |d| d.max(local));
+            let to = from + Duration::days(SESSION_CHUNK_DAYS);
+            self.sessions = self
+                .agg
+                .cal
+                .sessions_between(from, to, self.agg.spec.sessions);
+            self.idx = 0;
+            self.next_date = Some(to + Duration::days(1));
+        }
+    }
+
+    fn group(&mut self, td: NaiveDate) -> GroupInfo {
+        match self.group {
+            Some(g) if g.bucket.date.is_some_and(|f| f <= td) && td <= g.last => g,
+            _ => {
+                let g = self.agg.group(td);
+                self.group = Some(g);
+                g
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn locate(&mut self, ts: i64) -> Located {
+        if self.agg.base == Resolution::Day {
+            let td = self.agg.cal.next_trading_day(utc_date(ts));
+            let g = self.group(td);
+            // Later bars dated up to `td` map to `td` too (one session per segment).
+            return Located::In {
+                bucket: g.bucket,
+                seg_end: date_key(td) + 86_400,
+                session: date_key(td),
+            };
+        }
+        let kind = self.agg.kind;
+        let agg = self.agg;
+        let s = self.session_after(ts);
+        if ts < s.open() {
+            return Located::Out { until: s.open() };
+        }
+        let (open, close, date) = (s.open(), s.close(), s.date());
+        let mut seg_end = close;
+        for b in s.breaks() {
+            if b.contains(ts) {
+                return Located::Out { until: b.end() };
+            }
+            if b.start() > ts {
+                seg_end = seg_end.min(b.start());
+                break;
+            }
+        }
+        let bucket = match kind {
+            Kind::Intraday(p) => {
+                let (start, end) = agg.intraday_bucket(s, ts, p);
+                seg_end = seg_end.min(end);
+                BucketInfo {
+                    key: start,
+                    start,
+                    end,
+                    date: None,
+                }
+            }
+            _ => self.group(date).bucket,
+        };
+        Located::In {
+            bucket,
+            seg_end,
+            session: open,
+        }
+    }
+}
+
+/// Running OHLCV state of one bucket, with the session sums as of its last bar.
+///
+/// Both VWAP numerators are kept (vendor VWAP, falling back to the typical price per bar,
+/// and typical price) so that the batch path decides the [`VwapSource`] after its single
+/// pass over the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Acc {
+    pub b: BucketInfo,
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+    pv: [f64; 2],
+    oi: Option<f64>,
+    count: u32,
+    sess_pv: [f64; 2],
+    sess_v: f64,
+}
+
+/// Accumulation state shared by the batch and the incremental paths (so both produce the
+/// same floating-point sums in the same order).
+pub(crate) struct State {
+    pub acc: Option<Acc>,
+    spec: AggSpec,
+    session: i64,
+    sess_pv: [f64; 2],
+    sess_v: f64,
+    /// True while every bar fed so far carried a vendor VWAP.
+    pub all_vendor: bool,
+}
+
+impl State {
+    pub(crate) fn new(spec: AggSpec) -> Self {
+        State {
+            acc: None,
+            spec,
+            session: i64::MIN,
+            sess_pv: [0.0; 2],
+            sess_v: 0.0,
+            all_vendor: true,
+        }
+    }
+
+    /// Take the running bucket if it is not `key`.
+    #[inline]
+    pub(crate) fn take_if_other(&mut self, key: i64) -> Option<Acc> {
+        match self.acc {
+            Some(a) if a.b.key != key => self.acc.take(),
+            _ => None,
+        }
+    }
+
+    /// The tight loop: add leading bars of `bars` while `ts < seg_end`; all belong to
+    /// `bucket` and `session`. Returns how many were added (at least one), or the index of
+    /// the first bar that is not after its predecessor (`prev_ts` carries the last `ts`).
+    #[inline]
+    pub(crate) fn feed_until(
+        &mut self,
+        bars: &[Bar],
+        seg_end: i64,
+        bucket: BucketInfo,
+        session: i64,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize> {
+        let Some(first) = bars.first() else {
+            return Ok(0);
+        };
+        if session != self.session {
+            self.session = session;
+            self.sess_pv = [0.0; 2];
+            self.sess_v = 0.0;
+        }
+        let mut a = match self.acc {
+            Some(a) => a,
+            None => Acc {
+                b: bucket,
+                open: first.open(),
+                high: first.high(),
+                low: first.low(),
+                close: first.close(),
+                volume: 0.0,
+                pv: [0.0; 2],
+                oi: None,
+                count: 0,
+                sess_pv: [0.0; 2],
+                sess_v: 0.0,
+            },
+        };
+        let (mut sess_pv, mut sess_v) = (self.sess_pv, self.sess_v);
+        let mut all_vendor = self.all_vendor;
+        let mut prev = *prev_ts;
+        let mut used = bars.len();
+        let mut result = Ok(());
+        for (k, bar) in bars.iter().enumerate() {
+            let ts = bar.ts();
+            if ts >= seg_end {
+                used = k;
+                break;
+            }
+            if ts <= prev {
+                used = k;
+                result = Err(k);
+                break;
+            }
+            prev = ts;
+            if bar.high() > a.high {
+                a.high = bar.high();
+            }
+            if bar.low() < a.low {
+                a.low = bar.low();
+            }
+            let v = bar.volume();
+            let typical = bar.typical_price();
+            let vendor = bar.vwap();
+            all_vendor &= vendor.is_some();
+            let pv = [vendor.unwrap_or(typical) * v, typical * v];
+            a.volume += v;
+            a.pv[0] += pv[0];
+            a.pv[1] += pv[1];
+            sess_pv[0] += pv[0];
+            sess_pv[1] += pv[1];
+            sess_v += v;
+            if bar.open_interest().is_some() {
+                a.oi = bar.open_interest();
+            }
+        }
+        if used > 0 {
+            a.close = bars[used - 1].close();
+            a.count += used as u32;
+            a.sess_pv = sess_pv;
+            a.sess_v = sess_v;
+            self.acc = Some(a);
+        }
+        self.sess_pv = sess_pv;
+        self.sess_v = sess_v;
+        self.all_vendor = all_vendor;
+        *prev_ts = prev;
+        result.map(|()| used)
+    }
+
+    /// The output bar of an accumulated bucket.
+    pub(crate) fn finish(&self, a: Acc, complete: bool, source: VwapSource) -> AggBar {
+        let src = match source {
+            VwapSource::Vendor => 0,
+            VwapSource::TypicalPrice => 1,
+        };
+        AggBar {
+            ts: match self.spec.label {
+                Label::Start => a.b.start,
+                Label::End => a.b.end,
+            },
+            start: a.b.start,
+            end: a.b.end,
+            date: a.b.date,
+            ohlc: Some(Ohlc {
+                open: a.open,
+                high: a.high,
+                low: a.low,
+                close: a.close,
+            }),
+            volume: a.volume,
+            open_interest: a.oi,
+            vwap: (a.volume > 0.0).then(|| a.pv[src] / a.volume),
+            session_vwap: (self.spec.session_vwap && a.sess_v > 0.0)
+                .then(|| a.sess_pv[src] / a.sess_v),
+            complete,
+            count: a.count,
+            filled: None,
+        }
+    }
+}

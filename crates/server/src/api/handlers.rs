@@ -1,0 +1,184 @@
+//! Route handlers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use tradeassist_model::{AssetClass, NewSavedQuery};
+use tradeassist_service::{FetchResult, frequencies as known_frequencies, now};
+use tradeassist_store::InstrumentFilter;
+
+use super::dto::*;
+use super::error::ErrorBody;
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+
+const TAG: &str = "historical-data";
+
+pub fn fetch_response(result: &FetchResult) -> FetchResponse {
+    let data: Vec<SeriesDto> = result.series.iter().map(SeriesDto::from).collect();
+    FetchResponse {
+        metadata: FetchMetadata {
+            total_bars: data.iter().map(|s| s.count).sum(),
+            generated_at: tradeassist_model::rfc3339(now()),
+        },
+        data,
+    }
+}
+
+/// Fetch bars for one or more symbols.
+#[utoipa::path(post, path = "/api/v1/historical-data/fetch", tag = TAG, request_body = FetchRequestDto,
+    responses(
+        (status = 200, body = FetchResponse),
+        (status = 400, description = "Malformed JSON or query", body = ErrorBody),
+        (status = 404, description = "Unknown symbol", body = ErrorBody),
+        (status = 413, description = "Request body too large", body = ErrorBody),
+        (status = 422, description = "Invalid parameters, unsupported frequency or result too large", body = ErrorBody),
+    ))]
+pub async fn fetch(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<FetchRequestDto>,
+) -> Result<Json<FetchResponse>, ApiError> {
+    let request = req.validate(now())?;
+    let result = state.service.fetch(&request).await?;
+    Ok(Json(fetch_response(&result)))
+}
+
+/// The frequencies the API knows.
+#[utoipa::path(get, path = "/api/v1/historical-data/frequencies", tag = TAG, responses((status = 200, body = FrequencyList)))]
+pub async fn frequencies() -> Json<FrequencyList> {
+    Json(FrequencyList {
+        data: known_frequencies().iter().map(FrequencyDto::from).collect(),
+        custom: "N{s,m,h,d,w,M}".into(),
+    })
+}
+
+/// Data sources and their status.
+#[utoipa::path(get, path = "/api/v1/historical-data/sources", tag = TAG, responses((status = 200, body = SourceList)))]
+pub async fn sources(State(state): State<AppState>) -> Result<Json<SourceList>, ApiError> {
+    let sources = state.service.sources().await?;
+    Ok(Json(SourceList { data: sources.iter().map(SourceDto::from).collect() }))
+}
+
+/// Search instruments.
+#[utoipa::path(get, path = "/api/v1/historical-data/instruments", tag = TAG, params(InstrumentQuery),
+    responses((status = 200, body = InstrumentList), (status = 400, body = ErrorBody)))]
+pub async fn instruments(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<InstrumentQuery>,
+) -> Result<Json<InstrumentList>, ApiError> {
+    let asset_class = q
+        .asset_class
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<AssetClass>)
+        .transpose()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()))?;
+    if let Some(limit) = q.limit
+        && !(1..=1000).contains(&limit)
+    {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "limit must be between 1 and 1000"));
+    }
+    let filter = InstrumentFilter { text: q.search.filter(|s| !s.trim().is_empty()), asset_class, limit: q.limit };
+    let found = state.service.instruments(&filter).await?;
+    Ok(Json(InstrumentList { data: found.iter().map(InstrumentDto::from).collect() }))
+}
+
+/// One instrument with its stored series.
+#[utoipa::path(get, path = "/api/v1/historical-data/instruments/{symbol}", tag = TAG,
+    params(("symbol" = String, Path, description = "Symbol, e.g. AAPL or ESZ13")),
+    responses((status = 200, body = InstrumentDto), (status = 404, body = ErrorBody)))]
+pub async fn instrument(
+    State(state): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+) -> Result<Json<InstrumentDto>, ApiError> {
+    let info = state.service.instrument_info(&symbol).await?;
+    let mut dto = InstrumentDto::from(&info.instrument);
+    dto.series = Some(info.series.iter().map(SeriesInfoDto::from).collect());
+    Ok(Json(dto))
+}
+
+fn to_new(req: &SaveQueryRequest) -> Result<NewSavedQuery, ApiError> {
+    req.parameters.validate(now())?;
+    let parameters_json = serde_json::to_string(&req.parameters)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(NewSavedQuery { name: req.name.clone(), description: req.description.clone(), parameters_json })
+}
+
+/// Save a query under a unique name.
+#[utoipa::path(post, path = "/api/v1/historical-data/queries/save", tag = TAG, request_body = SaveQueryRequest,
+    responses((status = 201, body = SavedQueryDto), (status = 409, description = "Name taken", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn save_query(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SaveQueryRequest>,
+) -> Result<(StatusCode, Json<SavedQueryDto>), ApiError> {
+    let saved = state.service.save_query(to_new(&req)?).await?;
+    Ok((StatusCode::CREATED, Json(SavedQueryDto::from_saved(&saved)?)))
+}
+
+/// Load a saved query.
+#[utoipa::path(get, path = "/api/v1/historical-data/queries/load/{id}", tag = TAG, params(("id" = i64, Path)),
+    responses((status = 200, body = SavedQueryDto), (status = 404, body = ErrorBody)))]
+pub async fn load_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<SavedQueryDto>, ApiError> {
+    let q = state.service.load_query(id).await?;
+    Ok(Json(SavedQueryDto::from_saved(&q)?))
+}
+
+/// List saved queries.
+#[utoipa::path(get, path = "/api/v1/historical-data/queries", tag = TAG, params(QueryListParams),
+    responses((status = 200, body = SavedQueryList)))]
+pub async fn list_queries(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<QueryListParams>,
+) -> Result<Json<SavedQueryList>, ApiError> {
+    let list = state.service.list_queries(p.search.as_deref()).await?;
+    let data = list.iter().map(SavedQueryDto::from_saved).collect::<Result<_, _>>()?;
+    Ok(Json(SavedQueryList { data }))
+}
+
+/// Replace a saved query's name, description and parameters.
+#[utoipa::path(put, path = "/api/v1/historical-data/queries/{id}", tag = TAG, params(("id" = i64, Path)),
+    request_body = SaveQueryRequest,
+    responses((status = 200, body = SavedQueryDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_query(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<SaveQueryRequest>,
+) -> Result<Json<SavedQueryDto>, ApiError> {
+    let saved = state.service.update_query(id, to_new(&req)?).await?;
+    Ok(Json(SavedQueryDto::from_saved(&saved)?))
+}
+
+/// Delete a saved query.
+#[utoipa::path(delete, path = "/api/v1/historical-data/queries/{id}", tag = TAG, params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    state.service.delete_query(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Run a saved query now (records the run time).
+#[utoipa::path(post, path = "/api/v1/historical-data/queries/{id}/run", tag = TAG, params(("id" = i64, Path)),
+    responses((status = 200, body = FetchResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn run_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<FetchResponse>, ApiError> {
+    let saved = SavedQueryDto::from_saved(&state.service.load_query(id).await?)?;
+    let request = saved.parameters.validate(now())?;
+    let result = state.service.fetch(&request).await?;
+    state.service.mark_query_run(id).await?;
+    Ok(Json(fetch_response(&result)))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = HealthDto)))]
+pub async fn live() -> Json<HealthDto> {
+    Json(HealthDto { status: "ok".into(), store: None })
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses((status = 200, body = HealthDto), (status = 503, body = ErrorBody)))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthDto>, ApiError> {
+    state.service.sources().await.map_err(|e| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("store unavailable: {e}"))
+    })?;
+    Ok(Json(HealthDto { status: "ok".into(), store: Some(state.service.store().backend().into()) }))
+}

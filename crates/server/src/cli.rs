@@ -1,0 +1,282 @@
+//! Command-line interface of the `tradeassist` binary.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use tradeassist_model::{AssetClass, Resolution};
+use tradeassist_providers::file::{CsvOptions, Field};
+use tradeassist_service::{ImportFile, Service, now};
+use tradeassist_store::InstrumentFilter;
+use tradeassist_store::sqlite::SqliteStore;
+
+use crate::api::{self, dto::FetchRequestDto};
+use crate::config::Config;
+use crate::output::{self, Format};
+
+/// TradeAssist Historical Data: store, derive and serve OHLCV bars.
+#[derive(Debug, Parser)]
+#[command(name = "tradeassist", version, about)]
+pub struct Cli {
+    /// SQLite database file [env: TRADEASSIST_DB; default: the platform data directory].
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// TOML configuration file (default: ./tradeassist.toml when present).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (API, docs and start page).
+    Serve(ServeArgs),
+    /// Import CSV files (plain or .gz); all files are validated before anything is written.
+    Import(ImportArgs),
+    /// Print bars of one or more symbols.
+    Query(QueryArgs),
+    /// List instruments.
+    Instruments(InstrumentsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Import the bundled demo data on first start (empty database).
+    #[arg(long)]
+    pub demo: bool,
+    /// Listen address, e.g. 127.0.0.1:8080 (overrides the configuration).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Symbol of every row (files without a symbol column), or the futures root.
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Asset class of new instruments: stock, index or future.
+    #[arg(long, value_parser = parse_asset_class)]
+    pub asset_class: Option<AssetClass>,
+    /// Stored resolution (1m or 1d); inferred from the timestamps when absent.
+    #[arg(long, value_parser = parse_resolution)]
+    pub resolution: Option<Resolution>,
+    /// Explicit column mapping FIELD=HEADER, e.g. --column close="Adj Close". Repeatable.
+    #[arg(long = "column", value_parser = parse_column)]
+    pub columns: Vec<(Field, String)>,
+    /// Import the valid rows and report the invalid ones instead of refusing the file.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Symbol (repeat for several).
+    #[arg(long = "symbol", required = true)]
+    pub symbols: Vec<String>,
+    /// Frequency, e.g. 1m or 1d.
+    #[arg(long, default_value = "1d")]
+    pub frequency: String,
+    /// Start: YYYY-MM-DD or RFC 3339.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// End: a date includes that day; an RFC 3339 instant is exclusive. Default: now.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Relative range instead of start/end: ytd, last_N_days, last_N_months, last_N_bars.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Instant presets are measured from.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct InstrumentsArgs {
+    /// Symbol prefix or description text.
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, value_parser = parse_asset_class)]
+    pub asset_class: Option<AssetClass>,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Csv,
+    Json,
+}
+
+fn parse_asset_class(s: &str) -> Result<AssetClass, String> {
+    s.parse().map_err(|e: tradeassist_model::InstrumentError| e.to_string())
+}
+
+fn parse_resolution(s: &str) -> Result<Resolution, String> {
+    match s {
+        "1m" => Ok(Resolution::Minute),
+        "1d" => Ok(Resolution::Day),
+        _ => Err(format!("`{s}` is not a stored resolution (1m or 1d)")),
+    }
+}
+
+fn parse_column(s: &str) -> Result<(Field, String), String> {
+    let (field, header) = s.split_once('=').ok_or("expected FIELD=HEADER")?;
+    let field = Field::parse(field).ok_or_else(|| format!("unknown field `{field}`"))?;
+    if header.trim().is_empty() {
+        return Err("empty header name".into());
+    }
+    Ok((field, header.to_string()))
+}
+
+impl Cli {
+    /// Effective configuration: file and environment, then command-line overrides.
+    fn config(&self) -> Result<Config> {
+        let mut config = Config::load(self.config.as_deref()).context("invalid configuration")?;
+        if let Some(db) = &self.db {
+            config.db = db.clone();
+        }
+        Ok(config)
+    }
+}
+
+async fn open_service(config: &Config) -> Result<Service> {
+    let store = SqliteStore::open(&config.db)
+        .await
+        .with_context(|| format!("cannot open database {}", config.db.display()))?;
+    Ok(Service::new(Arc::new(store), config.limits.service_limits()))
+}
+
+/// Run a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = cli.config()?;
+    match cli.command {
+        Command::Serve(args) => serve(config, args).await,
+        Command::Import(args) => import(config, args).await,
+        Command::Query(args) => query(config, args).await,
+        Command::Instruments(args) => instruments(config, args).await,
+    }
+}
+
+async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let service = open_service(&config).await?;
+    if args.demo {
+        if let Some(report) = crate::demo::seed_if_empty(&service).await.context("demo import failed")? {
+            tracing::info!(bars = report.bars_written, instruments = report.instruments_created, "demo data imported");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %config.db.display(), "serving");
+    eprintln!("TradeAssist listening on http://{addr}/ (API docs: http://{addr}/api/docs/)");
+    let app = api::router(service, config.limits.max_body_bytes);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn import(config: Config, args: ImportArgs) -> Result<()> {
+    let options = CsvOptions {
+        symbol: args.symbol,
+        asset_class: args.asset_class,
+        resolution: args.resolution,
+        columns: args.columns,
+        skip_invalid: args.skip_invalid,
+    };
+    let files = args
+        .files
+        .iter()
+        .map(|p| ImportFile::open(p, options.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let service = open_service(&config).await?;
+    let report = match service.import(files).await {
+        Ok(r) => r,
+        Err(e) => {
+            for row in e.row_errors().iter().take(50) {
+                eprintln!("  {row}");
+            }
+            return Err(e.into());
+        }
+    };
+    for (file, row) in &report.skipped {
+        eprintln!("skipped {file}: {row}");
+    }
+    eprintln!(
+        "imported {} file(s): {} rows read, {} bars, {} open-interest readings, {} new instruments, {} duplicate rows, {} skipped",
+        report.files,
+        report.rows_read,
+        report.bars_written,
+        report.open_interest_written,
+        report.instruments_created,
+        report.duplicates,
+        report.skipped.len()
+    );
+    Ok(())
+}
+
+async fn query(config: Config, args: QueryArgs) -> Result<()> {
+    let dto = FetchRequestDto {
+        symbols: args.symbols,
+        frequency: args.frequency,
+        start: args.start,
+        end: args.end,
+        preset: args.preset,
+        as_of: args.as_of,
+    };
+    let request = dto.validate(now())?;
+    let service = open_service(&config).await?;
+    let result = service.fetch(&request).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Csv => output::write_csv(&mut out, &result)?,
+        Format::Json => output::write_json(&mut out, &api::fetch_response(&result))?,
+        Format::Ndjson => output::write_ndjson(&mut out, &result)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn instruments(config: Config, args: InstrumentsArgs) -> Result<()> {
+    let service = open_service(&config).await?;
+    let searched = args.search.is_some() || args.asset_class.is_some();
+    let filter = InstrumentFilter { text: args.search, asset_class: args.asset_class, limit: None };
+    let found = service.instruments(&filter).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        ListFormat::Json => {
+            let dtos: Vec<_> = found.iter().map(api::dto::InstrumentDto::from).collect();
+            serde_json::to_writer_pretty(&mut out, &dtos)?;
+            writeln!(out)?;
+        }
+        ListFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(["symbol", "asset_class", "exchange", "timezone", "description"])?;
+            for i in &found {
+                w.write_record([&i.symbol, i.asset_class.as_str(), &i.exchange, i.timezone.name(), &i.description])?;
+            }
+            w.flush()?;
+        }
+    }
+    if found.is_empty() && !searched {
+        eprintln!("the database holds no instruments yet; run `tradeassist import FILE` or `tradeassist serve --demo`");
+    }
+    Ok(())
+}

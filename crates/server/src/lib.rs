@@ -1,0 +1,8 @@
+//! The edge of TradeAssist: HTTP API, CLI and configuration. This is the only crate that knows
+//! HTTP, JSON and argv; it maps them onto the use cases of `tradeassist-service`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod output;

@@ -1,0 +1,51 @@
+use tradeassist_providers::file::{ImportError, RowError};
+use tradeassist_store::StoreError;
+
+/// Why a use case failed. Each variant maps to one error code at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is well-formed but a value is not acceptable.
+    #[error("{message}")]
+    InvalidInput { field: &'static str, message: String },
+    #[error("unknown symbol(s): {}", .0.join(", "))]
+    UnknownSymbols(Vec<String>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The result would exceed a request limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The frequency is valid but cannot be served from the stored data.
+    #[error("{0}")]
+    UnsupportedFrequency(String),
+    /// A file to import is invalid; nothing was written.
+    #[error("{file}: {error}")]
+    Import { file: String, error: ImportError },
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::InvalidInput { field, message: message.into() }
+    }
+
+    /// Row errors of an import failure, if any.
+    pub fn row_errors(&self) -> &[RowError] {
+        match self {
+            ServiceError::Import { error: ImportError::InvalidRows(rows), .. } => rows,
+            _ => &[],
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ServiceError::NotFound(m),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            other => ServiceError::Store(other),
+        }
+    }
+}

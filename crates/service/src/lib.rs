@@ -1,0 +1,102 @@
+//! Use cases of TradeAssist Historical Data. The server and the CLI call these; they in turn
+//! call the store and the providers. Nothing here knows HTTP, JSON or argv.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use tradeassist_service::{FetchRequest, Limits, Service};
+//! use tradeassist_store::sqlite::SqliteStore;
+//!
+//! let store = SqliteStore::open("/tmp/demo.db").await?;
+//! let service = Service::new(Arc::new(store), Limits::default());
+//! let request = FetchRequest::parse(&["AAPL".to_string()], "1d", Some("2013-01-01"), Some("2013-12-31"), None, None, 0)?;
+//! let result = service.fetch(&request).await?;
+//! println!("{} bars", result.series[0].bars.len());
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod fetch;
+mod import;
+mod queries;
+
+use std::sync::Arc;
+
+pub use error::ServiceError;
+pub use fetch::{FetchRequest, FetchResult, FrequencyInfo, SeriesResult, frequencies};
+pub use import::{ImportFile, ImportReport};
+use tradeassist_model::{DataSource, Instrument};
+use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
+
+/// Request limits; larger results belong in streaming export or jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_symbols: usize,
+    pub max_bars_per_response: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_symbols: 20, max_bars_per_response: 500_000 }
+    }
+}
+
+/// The application's use cases over one store.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    limits: Limits,
+}
+
+/// An instrument with the extent of its stored series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstrumentInfo {
+    pub instrument: Instrument,
+    pub series: Vec<SeriesInfo>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+        Service { store, limits }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Instruments matching a filter.
+    pub async fn instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>, ServiceError> {
+        Ok(self.store.search_instruments(filter).await?)
+    }
+
+    /// One instrument with its stored series, or `UnknownSymbol`.
+    pub async fn instrument_info(&self, symbol: &str) -> Result<InstrumentInfo, ServiceError> {
+        let instrument = self
+            .store
+            .instrument(symbol)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
+        let series = self.store.series(instrument.id).await?;
+        Ok(InstrumentInfo { instrument, series })
+    }
+
+    /// Configured data sources and their status.
+    pub async fn sources(&self) -> Result<Vec<DataSource>, ServiceError> {
+        Ok(self.store.data_sources().await?)
+    }
+
+    /// True when the store holds no instrument yet (first start).
+    pub async fn is_empty(&self) -> Result<bool, ServiceError> {
+        let one = InstrumentFilter { limit: Some(1), ..Default::default() };
+        Ok(self.store.search_instruments(&one).await?.is_empty())
+    }
+}
+
+/// Current time in UTC epoch seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

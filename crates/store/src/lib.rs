@@ -1,0 +1,180 @@
+//! Persistence for TradeAssist: the [`Store`] trait and its backends, SQLite (embedded default)
+//! and PostgreSQL (production), plus operator [`Maintenance`] (statistics, vacuum, retention,
+//! Parquet archive). Both backends pass the same conformance suite (`tests/conformance.rs`).
+//!
+//! The trait speaks domain types only (`Bar`, `Instrument`, ...); rows are converted at this
+//! edge, so no SQL leaks upward. Every write that takes a batch is atomic: it lands whole or
+//! not at all. Upserts are idempotent: writing the same bars twice leaves the same rows.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tradeassist_store::StoreError> {
+//! use tradeassist_store::{sqlite::SqliteStore, Store};
+//! let store = SqliteStore::open("/tmp/demo.db").await?;
+//! let found = store.search_instruments(&Default::default()).await?;
+//! println!("{} instruments", found.len());
+//! # Ok(()) }
+//! ```
+
+pub mod archive;
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use tradeassist_model::{
+    AssetClass, Bar, DataSource, Instrument, NewInstrument, NewSavedQuery, Resolution, SavedQuery,
+    TimeRange,
+};
+
+/// What went wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique name is taken (e.g. a saved query name).
+    #[error("{0}")]
+    Conflict(String),
+    /// The addressed record does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A row in the database violates a domain invariant.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The database itself failed (I/O, SQL, connection).
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Bars of one instrument at one stored resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesBatch {
+    pub symbol: String,
+    pub resolution: Resolution,
+    pub bars: Vec<Bar>,
+}
+
+/// A stand-alone open-interest reading (a day with open interest but no traded bar).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenInterestReading {
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// Everything one import writes, applied in a single transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestBatch {
+    /// Instruments to create when missing (existing ones keep their definition, except that an
+    /// explicit last trade / first notice date fills in or replaces the stored one).
+    pub instruments: Vec<NewInstrument>,
+    pub series: Vec<SeriesBatch>,
+    /// Open-interest-only readings per symbol (daily).
+    pub open_interest: Vec<(String, Vec<OpenInterestReading>)>,
+    /// Name of the data source credited with the write (its counters and last success update).
+    pub source: String,
+}
+
+/// Counts of what an ingest wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub instruments_created: u64,
+    pub bars_written: u64,
+    pub open_interest_written: u64,
+}
+
+/// A read of one stored series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BarQuery {
+    pub instrument_id: i64,
+    pub resolution: Resolution,
+    pub range: TimeRange,
+    /// Only the last N bars of the range.
+    pub last: Option<u32>,
+    /// Read at most this many bars (the caller asks for one more than it allows to detect overflow).
+    pub max_rows: usize,
+}
+
+/// Extent of one stored series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesInfo {
+    pub resolution: Resolution,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    pub count: u64,
+}
+
+/// Filter for instrument search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstrumentFilter {
+    /// Case-insensitive match on symbol prefix or description substring.
+    pub text: Option<String>,
+    pub asset_class: Option<AssetClass>,
+    pub limit: Option<u32>,
+}
+
+/// The persistence boundary. Implementations: [`sqlite::SqliteStore`] (embedded default) and
+/// [`postgres::PostgresStore`] (production).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short backend name for logs and health output (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+
+    /// Apply an import atomically. Idempotent for identical input.
+    async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats>;
+
+    async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>>;
+    async fn search_instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>>;
+    /// Stored series of an instrument, finest first.
+    async fn series(&self, instrument_id: i64) -> Result<Vec<SeriesInfo>>;
+
+    /// Bars of a series in ascending time order.
+    async fn read_bars(&self, query: BarQuery) -> Result<Vec<Bar>>;
+    /// The last bar strictly before `ts` (seeds gap filling).
+    async fn bar_before(
+        &self,
+        instrument_id: i64,
+        resolution: Resolution,
+        ts: i64,
+    ) -> Result<Option<Bar>>;
+    /// Open-interest-only readings in a range, ascending.
+    async fn read_open_interest(
+        &self,
+        instrument_id: i64,
+        range: TimeRange,
+    ) -> Result<Vec<OpenInterestReading>>;
+
+    async fn create_saved_query(&self, query: NewSavedQuery, now: i64) -> Result<SavedQuery>;
+    async fn saved_query(&self, id: i64) -> Result<Option<SavedQuery>>;
+    async fn list_saved_queries(&self, search: Option<&str>) -> Result<Vec<SavedQuery>>;
+    async fn update_saved_query(
+        &self,
+        id: i64,
+        query: NewSavedQuery,
+        now: i64,
+    ) -> Result<SavedQuery>;
+    async fn delete_saved_query(&self, id: i64) -> Result<()>;
+    async fn mark_saved_query_run(&self, id: i64, now: i64) -> Result<()>;
+
+    async fn data_sources(&self) -> Result<Vec<DataSource>>;
+}
+
+/// Operator maintenance of a store (the `maintain` command). Separate from [`Store`] because
+/// request handling never needs it.
+#[async_trait]
+pub trait Maintenance: Store {
+    /// Refresh planner statistics.
+    async fn analyze(&self) -> Result<()>;
+    /// Reclaim space and refresh statistics (SQLite: `PRAGMA optimize` + `VACUUM`; PostgreSQL:
+    /// `VACUUM (ANALYZE)`).
+    async fn optimize(&self) -> Result<()>;
+    /// Delete every bar with `ts < older_than`; returns how many were removed. PostgreSQL drops
+    /// whole monthly partitions the cut covers.
+    async fn retention(&self, older_than: i64) -> Result<u64>;
+    /// Write every bar with `ts < before` to Parquet files in `dir` (see [`archive`]), then delete
+    /// them, in one transaction: when writing fails nothing is deleted.
+    async fn archive(&self, before: i64, dir: &Path) -> Result<archive::ArchiveReport>;
+    /// Re-ingest the archive files of `dir`; returns the number of bars restored.
+    async fn restore(&self, dir: &Path) -> Result<u64> {
+        archive::restore(self, dir).await
+    }
+}

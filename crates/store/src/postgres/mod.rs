@@ -1,0 +1,956 @@
+//! PostgreSQL backend for production: pooled connections (deadpool), one schema per store,
+//! monthly range partitions of `bars`, binary `COPY` ingest.
+//!
+//! An ingest runs in one transaction: instruments are upserted, bars are streamed with binary
+//! `COPY` into a temporary staging table and merged with `INSERT ... SELECT ... ON CONFLICT DO
+//! UPDATE`. Either the whole batch lands or nothing does. The monthly partitions a batch needs
+//! are created just before that transaction (empty partitions are schema, not data).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tradeassist_store::StoreError> {
+//! use tradeassist_store::{postgres::PostgresStore, Store};
+//! let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test", "tradeassist").await?;
+//! println!("schema version {}", store.schema_version().await?);
+//! println!("{} data sources", store.data_sources().await?.len());
+//! # Ok(()) }
+//! ```
+
+mod rows;
+mod schema;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use futures::pin_mut;
+use tokio_postgres::NoTls;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tradeassist_model::{
+    Bar, DataSource, Instrument, NewSavedQuery, Resolution, SavedQuery, TimeRange,
+};
+
+use crate::archive::{self, ArchiveReport};
+use crate::{
+    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, OpenInterestReading, Result,
+    SeriesInfo, Store, StoreError,
+};
+use rows::{
+    BAR_COLUMNS, INSTRUMENT_COLUMNS, SAVED_QUERY_COLUMNS, bar_from_row, data_source_from_row,
+    instrument_from_row, saved_query_from_row,
+};
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => StoreError::Backend(format!(
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            )),
+            None => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Backend(format!("connection pool: {other}")),
+        }
+    }
+}
+
+/// The plan PostgreSQL chooses for one of the hot read queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPlan {
+    /// `range`, `last_n` or `bar_before`.
+    pub name: &'static str,
+    /// `EXPLAIN (COSTS OFF)` text output, one plan node per line.
+    pub plan: String,
+}
+
+/// The PostgreSQL store; cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    schema: String,
+}
+
+const POOL_SIZE: usize = 8;
+
+/// Read a range ascending (`$1` instrument, `$2` resolution, `$3..$4` half-open range, `$5` limit).
+fn range_sql(descending: bool) -> String {
+    let order = if descending { "DESC" } else { "ASC" };
+    format!(
+        "SELECT {BAR_COLUMNS} FROM bars
+         WHERE instrument_id = $1 AND resolution = $2 AND ts >= $3 AND ts < $4
+         ORDER BY ts {order} LIMIT $5"
+    )
+}
+
+fn bar_before_sql() -> String {
+    format!(
+        "SELECT {BAR_COLUMNS} FROM bars
+         WHERE instrument_id = $1 AND resolution = $2 AND ts < $3
+         ORDER BY ts DESC LIMIT 1"
+    )
+}
+
+/// A schema name we can put in a connection option and a statement without quoting games.
+fn check_schema_name(schema: &str) -> Result<()> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "schema name `{schema}` must match [a-z_][a-z0-9_]{{0,62}}"
+        )))
+    }
+}
+
+/// A calendar month `(year, month)` of UTC time; the unit of `bars` partitioning.
+type Month = (i32, u32);
+
+fn month_of(ts: i64) -> Result<Month> {
+    let dt = chrono::DateTime::from_timestamp(ts, 0)
+        .filter(|d| (0..=9999).contains(&d.year()))
+        .ok_or_else(|| StoreError::Backend(format!("timestamp {ts} is outside years 0..=9999")))?;
+    Ok((dt.year(), dt.month()))
+}
+
+fn next_month((y, m): Month) -> Month {
+    if m == 12 { (y + 1, 1) } else { (y, m + 1) }
+}
+
+fn month_start((y, m): Month) -> i64 {
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .expect("valid month")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+}
+
+fn partition_name((y, m): Month) -> String {
+    format!("bars_p{y:04}{m:02}")
+}
+
+/// Inverse of [`partition_name`]; `None` for tables that are not ours.
+fn partition_month(name: &str) -> Option<Month> {
+    let digits = name.strip_prefix("bars_p")?;
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let y = digits[..4].parse().ok()?;
+    let m = digits[4..].parse().ok()?;
+    (1..=12).contains(&m).then_some((y, m))
+}
+
+/// Months covered by `[first, last]`, both ends included.
+fn months_between(first: i64, last: i64, out: &mut BTreeSet<Month>) -> Result<()> {
+    let (mut month, end) = (month_of(first)?, month_of(last)?);
+    while month <= end {
+        out.insert(month);
+        month = next_month(month);
+    }
+    Ok(())
+}
+
+/// One staged bar row: `(instrument_id, resolution, bar)`.
+type StagedBar<'a> = (i64, i32, &'a Bar);
+
+/// The bars of a batch in write order, with later duplicates of a key replacing earlier ones
+/// (what row-by-row upserts would do). Dedup only runs when a series is not strictly ascending
+/// or a series appears twice, so the common case streams without a copy.
+fn staged_bars<'a>(batch: &'a IngestBatch, ids: &HashMap<&str, i64>) -> Vec<StagedBar<'a>> {
+    let mut seen = BTreeSet::new();
+    let clean = batch.series.iter().all(|s| {
+        seen.insert((s.symbol.as_str(), s.resolution))
+            && s.bars.windows(2).all(|w| w[0].ts() < w[1].ts())
+    });
+    let rows = batch.series.iter().flat_map(|s| {
+        let id = ids[s.symbol.as_str()];
+        let res = s.resolution.seconds() as i32;
+        s.bars.iter().map(move |b| (id, res, b))
+    });
+    if clean {
+        return rows.collect();
+    }
+    let mut last: BTreeMap<(i64, i32, i64), &Bar> = BTreeMap::new();
+    for (id, res, b) in rows {
+        last.insert((id, res, b.ts()), b);
+    }
+    last.into_iter()
+        .map(|((id, res, _), b)| (id, res, b))
+        .collect()
+}
+
+impl PostgresStore {
+    /// Connect to `url`, create `schema` when missing, point every pooled connection's
+    /// `search_path` at it and run pending migrations.
+    pub async fn connect(url: &str, schema: &str) -> Result<Self> {
+        check_schema_name(schema)?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
+        // Sent in the startup packet, so every connection the pool opens uses the schema.
+        let options = match config.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} -c search_path={schema}"),
+            _ => format!("-c search_path={schema}"),
+        };
+        config.options(&options);
+        if config.get_application_name().is_none() {
+            config.application_name("tradeassist");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
+        let store = PostgresStore {
+            pool,
+            schema: schema.to_string(),
+        };
+        let mut client = store.client().await?;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await
+            .or_else(|e| {
+                // Two processes creating the schema at once: the loser sees a duplicate.
+                if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+        schema::migrate(&mut client).await?;
+        Ok(store)
+    }
+
+    /// The schema this store lives in.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    async fn client(&self) -> Result<Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Schema version currently applied.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN 0
+                        ELSE (SELECT COALESCE(MAX(version), 0) FROM schema_version) END",
+                &[],
+            )
+            .await;
+        match row {
+            Ok(r) => Ok(r.get(0)),
+            // `schema_version` does not exist yet: the subquery fails to plan.
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Roll the schema back to `target` (0 = empty schema). Data in dropped tables is lost.
+    pub async fn migrate_down(&self, target: i64) -> Result<()> {
+        let mut client = self.client().await?;
+        schema::migrate_down(&mut client, target).await?;
+        Ok(())
+    }
+
+    /// Re-apply pending migrations.
+    pub async fn migrate_up(&self) -> Result<()> {
+        let mut client = self.client().await?;
+        schema::migrate(&mut client).await?;
+        Ok(())
+    }
+
+    /// Create the monthly partitions of `bars` covering `months` (idempotent, race-safe).
+    async fn ensure_partitions(&self, client: &mut Object, months: &BTreeSet<Month>) -> Result<()> {
+        if months.is_empty() {
+            return Ok(());
+        }
+        let existing: BTreeSet<String> = client
+            .query(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'bars'::regclass",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let missing: Vec<Month> = months
+            .iter()
+            .copied()
+            .filter(|m| !existing.contains(&partition_name(*m)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let tx = client.transaction().await?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.bars_partitions'))",
+            &[],
+        )
+        .await?;
+        for m in missing {
+            tx.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF bars FOR VALUES FROM ({}) TO ({})",
+                partition_name(m),
+                month_start(m),
+                month_start(next_month(m))
+            ))
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `EXPLAIN` of the hot reads of one series, with the parameters of `query`: the range read
+    /// (`range`), the last-N read (`last_n`, N = `query.last` or 500) and `bar_before` at the
+    /// range start. Plans are made for these values, so partition pruning shows in the output.
+    pub async fn explain_hot_queries(&self, query: BarQuery) -> Result<Vec<QueryPlan>> {
+        let client = self.client().await?;
+        let (id, res) = (query.instrument_id, query.resolution.seconds() as i32);
+        let (start, end) = (query.range.start(), query.range.end());
+        let limit = query.max_rows.min(i64::MAX as usize) as i64;
+        let last = i64::from(query.last.unwrap_or(500)).min(limit);
+        let explain = |sql: String| format!("EXPLAIN (COSTS OFF) {sql}");
+        let mut out = Vec::new();
+        let plans: [(&'static str, String, Vec<&(dyn ToSql + Sync)>); 3] = [
+            (
+                "range",
+                range_sql(false),
+                vec![&id, &res, &start, &end, &limit],
+            ),
+            (
+                "last_n",
+                range_sql(true),
+                vec![&id, &res, &start, &end, &last],
+            ),
+            ("bar_before", bar_before_sql(), vec![&id, &res, &start]),
+        ];
+        for (name, sql, params) in plans {
+            let rows = client.query(&explain(sql), &params).await?;
+            let plan = rows
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.push(QueryPlan { name, plan });
+        }
+        Ok(out)
+    }
+
+    /// Names of the `bars` partitions, oldest first.
+    pub async fn partitions(&self) -> Result<Vec<String>> {
+        let client = self.client().await?;
+        let mut names: Vec<String> = client
+            .query(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'bars'::regclass",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Delete bars with `ts < older_than`: whole partitions are dropped when the cut covers them,
+/// the partly covered month is deleted row by row. Returns the number of bars removed.
+async fn delete_older_than(tx: &tokio_postgres::Transaction<'_>, older_than: i64) -> Result<u64> {
+    let partitions: Vec<String> = tx
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'bars'::regclass",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut removed = 0u64;
+    for name in partitions {
+        let Some(month) = partition_month(&name) else {
+            continue;
+        };
+        if month_start(next_month(month)) <= older_than {
+            let n: i64 = tx
+                .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
+                .await?
+                .get(0);
+            tx.batch_execute(&format!("DROP TABLE {name}")).await?;
+            removed += n as u64;
+        }
+    }
+    removed += tx
+        .execute("DELETE FROM bars WHERE ts < $1", &[&older_than])
+        .await?;
+    Ok(removed)
+}
+
+/// Ids of `symbols`; a symbol that is not stored fails the ingest (its transaction rolls back).
+async fn instrument_ids<'a>(
+    tx: &tokio_postgres::Transaction<'_>,
+    symbols: &BTreeSet<&'a str>,
+) -> Result<HashMap<&'a str, i64>> {
+    if symbols.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted: Vec<&str> = symbols.iter().copied().collect();
+    let mut ids = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT symbol, id FROM instruments WHERE symbol = ANY($1)",
+            &[&wanted],
+        )
+        .await?
+    {
+        let symbol: String = row.get(0);
+        if let Some(s) = symbols.get(symbol.as_str()) {
+            ids.insert(*s, row.get(1));
+        }
+    }
+    match symbols.iter().find(|s| !ids.contains_key(*s)) {
+        Some(missing) => Err(StoreError::NotFound(format!(
+            "instrument {missing} is not stored"
+        ))),
+        None => Ok(ids),
+    }
+}
+
+async fn ingest_tx(
+    store: &PostgresStore,
+    client: &mut Object,
+    batch: &IngestBatch,
+) -> Result<IngestStats> {
+    let mut stats = IngestStats::default();
+    let mut months = BTreeSet::new();
+    for s in batch.series.iter().filter(|s| !s.bars.is_empty()) {
+        let first = s.bars.iter().map(Bar::ts).min().expect("non-empty");
+        let last = s.bars.iter().map(Bar::ts).max().expect("non-empty");
+        months_between(first, last, &mut months)?;
+    }
+    store.ensure_partitions(client, &months).await?;
+
+    let tx = client.transaction().await?;
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO instruments (symbol, asset_class, exchange, timezone, calendar, currency, tick_size,
+                 multiplier, description, root, contract_month, last_trade_date, first_notice_date)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (symbol) DO UPDATE SET
+                 last_trade_date = COALESCE(EXCLUDED.last_trade_date, instruments.last_trade_date),
+                 first_notice_date = COALESCE(EXCLUDED.first_notice_date, instruments.first_notice_date)
+             RETURNING (xmax = 0)",
+        )
+        .await?;
+    for def in &batch.instruments {
+        let c = def.contract.as_ref();
+        let created: bool = tx
+            .query_one(
+                &upsert,
+                &[
+                    &def.symbol,
+                    &def.asset_class.as_str(),
+                    &def.exchange,
+                    &def.timezone.name(),
+                    &def.calendar,
+                    &def.currency,
+                    &def.tick_size,
+                    &def.multiplier,
+                    &def.description,
+                    &c.map(|c| c.root.clone()),
+                    &c.map(|c| c.month.to_string()),
+                    &c.and_then(|c| c.last_trade_date),
+                    &c.and_then(|c| c.first_notice_date),
+                ],
+            )
+            .await?
+            .get(0);
+        stats.instruments_created += u64::from(created);
+    }
+
+    let series_symbols: BTreeSet<&str> = batch.series.iter().map(|s| s.symbol.as_str()).collect();
+    let ids = instrument_ids(&tx, &series_symbols).await?;
+    let staged = staged_bars(batch, &ids);
+    if !staged.is_empty() {
+        tx.batch_execute(
+            "CREATE TEMP TABLE bars_stage (
+                 instrument_id BIGINT, resolution INTEGER, ts BIGINT,
+                 open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION,
+                 close DOUBLE PRECISION, volume DOUBLE PRECISION, open_interest DOUBLE PRECISION,
+                 trade_count BIGINT, vwap DOUBLE PRECISION
+             ) ON COMMIT DROP",
+        )
+        .await?;
+        let sink = tx
+            .copy_in(
+                "COPY bars_stage (instrument_id, resolution, ts, open, high, low, close, volume,
+                     open_interest, trade_count, vwap) FROM STDIN (FORMAT binary)",
+            )
+            .await?;
+        let writer = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::INT8,
+                Type::INT4,
+                Type::INT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::INT8,
+                Type::FLOAT8,
+            ],
+        );
+        pin_mut!(writer);
+        for (id, res, b) in &staged {
+            let (ts, open, high, low, close, volume) =
+                (b.ts(), b.open(), b.high(), b.low(), b.close(), b.volume());
+            let (oi, trades, vwap) = (
+                b.open_interest(),
+                b.trade_count().map(|t| t as i64),
+                b.vwap(),
+            );
+            writer
+                .as_mut()
+                .write(&[
+                    id, res, &ts, &open, &high, &low, &close, &volume, &oi, &trades, &vwap,
+                ])
+                .await?;
+        }
+        writer.finish().await?;
+        tx.execute(
+            "INSERT INTO bars (instrument_id, resolution, ts, open, high, low, close, volume,
+                 open_interest, trade_count, vwap)
+             SELECT instrument_id, resolution, ts, open, high, low, close, volume,
+                 open_interest, trade_count, vwap FROM bars_stage
+             ON CONFLICT (instrument_id, resolution, ts) DO UPDATE SET
+                 open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+                 close = EXCLUDED.close, volume = EXCLUDED.volume,
+                 open_interest = EXCLUDED.open_interest, trade_count = EXCLUDED.trade_count,
+                 vwap = EXCLUDED.vwap
+             WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.open_interest,
+                    bars.trade_count, bars.vwap)
+                 IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
+                    EXCLUDED.volume, EXCLUDED.open_interest, EXCLUDED.trade_count, EXCLUDED.vwap)",
+            &[],
+        )
+        .await?;
+    }
+    stats.bars_written = batch.series.iter().map(|s| s.bars.len() as u64).sum();
+
+    let oi_symbols: BTreeSet<&str> = batch
+        .open_interest
+        .iter()
+        .map(|(s, _)| s.as_str())
+        .collect();
+    let oi_ids = instrument_ids(&tx, &oi_symbols).await?;
+    for (symbol, readings) in &batch.open_interest {
+        let id = oi_ids[symbol.as_str()];
+        let last: BTreeMap<i64, f64> = readings.iter().map(|r| (r.ts, r.value)).collect();
+        let ts: Vec<i64> = last.keys().copied().collect();
+        let values: Vec<f64> = last.values().copied().collect();
+        tx.execute(
+            "INSERT INTO open_interest (instrument_id, ts, value)
+             SELECT $1, t.ts, t.value FROM unnest($2::BIGINT[], $3::DOUBLE PRECISION[]) AS t (ts, value)
+             ON CONFLICT (instrument_id, ts) DO UPDATE SET value = EXCLUDED.value",
+            &[&id, &ts, &values],
+        )
+        .await?;
+        stats.open_interest_written += readings.len() as u64;
+    }
+
+    tx.execute(
+        "UPDATE data_sources SET bars_ingested = bars_ingested + $1, last_success_at = $2, last_error = NULL
+         WHERE name = $3",
+        &[
+            &(stats.bars_written as i64),
+            &chrono::Utc::now().timestamp(),
+            &batch.source,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(stats)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats> {
+        let mut client = self.client().await?;
+        ingest_tx(self, &mut client, &batch).await
+    }
+
+    async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {INSTRUMENT_COLUMNS} FROM instruments WHERE symbol = $1");
+        let row = client
+            .query_opt(&sql, &[&symbol.to_ascii_uppercase()])
+            .await?;
+        row.as_ref().map(instrument_from_row).transpose()
+    }
+
+    async fn search_instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {INSTRUMENT_COLUMNS} FROM instruments
+             WHERE ($1::TEXT IS NULL OR symbol ILIKE $1 || '%' OR description ILIKE '%' || $1 || '%')
+               AND ($2::TEXT IS NULL OR asset_class = $2)
+             ORDER BY asset_class COLLATE \"C\", symbol COLLATE \"C\" LIMIT $3"
+        );
+        let text = filter.text.as_deref().map(|t| {
+            t.trim()
+                .to_ascii_uppercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        });
+        let limit = i64::from(filter.limit.unwrap_or(1000));
+        let rows = client
+            .query(
+                &sql,
+                &[&text, &filter.asset_class.map(|a| a.as_str()), &limit],
+            )
+            .await?;
+        rows.iter().map(instrument_from_row).collect()
+    }
+
+    async fn series(&self, instrument_id: i64) -> Result<Vec<SeriesInfo>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars WHERE instrument_id = $1
+                 GROUP BY resolution ORDER BY resolution",
+                &[&instrument_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let res: i32 = r.get(0);
+                let resolution = Resolution::from_seconds(i64::from(res))
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown resolution {res}")))?;
+                Ok(SeriesInfo {
+                    resolution,
+                    first_ts: r.get(1),
+                    last_ts: r.get(2),
+                    count: r.get::<_, i64>(3) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn read_bars(&self, q: BarQuery) -> Result<Vec<Bar>> {
+        let client = self.client().await?;
+        let max_rows = q.max_rows.min(i64::MAX as usize) as i64;
+        let (descending, limit) = match q.last {
+            Some(n) => (true, i64::from(n).min(max_rows)),
+            None => (false, max_rows),
+        };
+        let stmt = client.prepare_cached(&range_sql(descending)).await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &q.instrument_id,
+                    &(q.resolution.seconds() as i32),
+                    &q.range.start(),
+                    &q.range.end(),
+                    &limit,
+                ],
+            )
+            .await?;
+        let mut out = rows.iter().map(bar_from_row).collect::<Result<Vec<_>>>()?;
+        if descending {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    async fn bar_before(
+        &self,
+        instrument_id: i64,
+        resolution: Resolution,
+        ts: i64,
+    ) -> Result<Option<Bar>> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&bar_before_sql()).await?;
+        let row = client
+            .query_opt(
+                &stmt,
+                &[&instrument_id, &(resolution.seconds() as i32), &ts],
+            )
+            .await?;
+        row.as_ref().map(bar_from_row).transpose()
+    }
+
+    async fn read_open_interest(
+        &self,
+        instrument_id: i64,
+        range: TimeRange,
+    ) -> Result<Vec<OpenInterestReading>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT ts, value FROM open_interest WHERE instrument_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
+                &[&instrument_id, &range.start(), &range.end()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| OpenInterestReading {
+                ts: r.get(0),
+                value: r.get(1),
+            })
+            .collect())
+    }
+
+    async fn create_saved_query(&self, q: NewSavedQuery, now: i64) -> Result<SavedQuery> {
+        let client = self.client().await?;
+        let sql = format!(
+            "INSERT INTO saved_queries (name, description, parameters, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4) RETURNING {SAVED_QUERY_COLUMNS}"
+        );
+        let row = client
+            .query_one(&sql, &[&q.name, &q.description, &q.parameters_json, &now])
+            .await
+            .map_err(|e| unique_violation(e, &q.name))?;
+        saved_query_from_row(&row)
+    }
+
+    async fn saved_query(&self, id: i64) -> Result<Option<SavedQuery>> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {SAVED_QUERY_COLUMNS} FROM saved_queries WHERE id = $1");
+        let row = client.query_opt(&sql, &[&id]).await?;
+        row.as_ref().map(saved_query_from_row).transpose()
+    }
+
+    async fn list_saved_queries(&self, search: Option<&str>) -> Result<Vec<SavedQuery>> {
+        let client = self.client().await?;
+        let search = search.map(|s| s.trim().to_lowercase());
+        let sql = format!(
+            "SELECT {SAVED_QUERY_COLUMNS} FROM saved_queries
+             WHERE $1::TEXT IS NULL OR strpos(lower(name), $1) > 0 OR strpos(lower(description), $1) > 0
+             ORDER BY lower(name) COLLATE \"C\""
+        );
+        let rows = client.query(&sql, &[&search]).await?;
+        rows.iter().map(saved_query_from_row).collect()
+    }
+
+    async fn update_saved_query(&self, id: i64, q: NewSavedQuery, now: i64) -> Result<SavedQuery> {
+        let client = self.client().await?;
+        let sql = format!(
+            "UPDATE saved_queries SET name = $2, description = $3, parameters = $4, updated_at = $5
+             WHERE id = $1 RETURNING {SAVED_QUERY_COLUMNS}"
+        );
+        let row = client
+            .query_opt(
+                &sql,
+                &[&id, &q.name, &q.description, &q.parameters_json, &now],
+            )
+            .await
+            .map_err(|e| unique_violation(e, &q.name))?
+            .ok_or_else(|| StoreError::NotFound(format!("saved query {id} does not exist")))?;
+        saved_query_from_row(&row)
+    }
+
+    async fn delete_saved_query(&self, id: i64) -> Result<()> {
+        let client = self.client().await?;
+        let changed = client
+            .execute("DELETE FROM saved_queries WHERE id = $1", &[&id])
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "saved query {id} does not exist"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn mark_saved_query_run(&self, id: i64, now: i64) -> Result<()> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE saved_queries SET last_run_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "saved query {id} does not exist"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn data_sources(&self) -> Result<Vec<DataSource>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, name, kind, enabled, circuit_state, last_success_at, last_error, bars_ingested
+                 FROM data_sources ORDER BY id",
+                &[],
+            )
+            .await?;
+        rows.iter().map(data_source_from_row).collect()
+    }
+}
+
+/// Map a UNIQUE violation on the saved-query name to a conflict.
+fn unique_violation(e: tokio_postgres::Error, name: &str) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::Conflict(format!("a saved query named `{name}` already exists"))
+    } else {
+        e.into()
+    }
+}
+
+const TABLES: &str = "instruments, bars, open_interest, data_sources, saved_queries";
+
+#[async_trait]
+impl Maintenance for PostgresStore {
+    async fn analyze(&self) -> Result<()> {
+        let client = self.client().await?;
+        client.batch_execute(&format!("ANALYZE {TABLES}")).await?;
+        Ok(())
+    }
+
+    async fn optimize(&self) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .batch_execute(&format!("VACUUM (ANALYZE) {TABLES}"))
+            .await?;
+        Ok(())
+    }
+
+    async fn retention(&self, older_than: i64) -> Result<u64> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let removed = delete_older_than(&tx, older_than).await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn archive(&self, before: i64, dir: &Path) -> Result<ArchiveReport> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Block concurrent ingests of old bars between the read and the delete.
+        tx.batch_execute("LOCK TABLE bars IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+        let series = tx
+            .query(
+                "SELECT DISTINCT i.symbol, b.instrument_id, b.resolution FROM bars b
+                 JOIN instruments i ON i.id = b.instrument_id
+                 WHERE b.ts < $1 ORDER BY 1, 3",
+                &[&before],
+            )
+            .await?;
+        let mut report = ArchiveReport::default();
+        let sql = format!(
+            "SELECT {BAR_COLUMNS} FROM bars
+             WHERE instrument_id = $1 AND resolution = $2 AND ts < $3 ORDER BY ts"
+        );
+        for row in &series {
+            let (symbol, id, res): (String, i64, i32) = (row.get(0), row.get(1), row.get(2));
+            let resolution = Resolution::from_seconds(i64::from(res))
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown resolution {res}")))?;
+            let bars = tx
+                .query(&sql, &[&id, &res, &before])
+                .await?
+                .iter()
+                .map(bar_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let dir = dir.to_path_buf();
+            let n = bars.len() as u64;
+            let path = tokio::task::spawn_blocking(move || {
+                archive::write_series(&dir, &symbol, resolution, &bars)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("archive task failed: {e}")))??;
+            report.files.push(path);
+            report.bars += n;
+        }
+        let removed = delete_older_than(&tx, before).await?;
+        if removed != report.bars {
+            return Err(StoreError::Backend(format!(
+                "archive wrote {} bars but would delete {removed}; rolled back",
+                report.bars
+            )));
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_names_round_trip() {
+        for m in [(2013, 10), (2013, 12), (1970, 1), (2024, 2)] {
+            assert_eq!(partition_month(&partition_name(m)), Some(m));
+        }
+        assert_eq!(partition_month("bars_p201313"), None);
+        assert_eq!(partition_month("bars_stage"), None);
+    }
+
+    #[test]
+    fn month_bounds() {
+        assert_eq!(month_of(0).unwrap(), (1970, 1));
+        assert_eq!(month_start((1970, 2)), 31 * 86_400);
+        assert_eq!(next_month((2013, 12)), (2014, 1));
+        let mut months = BTreeSet::new();
+        months_between(
+            month_start((2013, 11)) - 1,
+            month_start((2014, 1)),
+            &mut months,
+        )
+        .unwrap();
+        assert_eq!(
+            months.into_iter().collect::<Vec<_>>(),
+            vec![(2013, 10), (2013, 11), (2013, 12), (2014, 1)]
+        );
+    }
+
+    #[test]
+    fn schema_names_are_checked() {
+        assert!(check_schema_name("tradeassist_1").is_ok());
+        assert!(check_schema_name("Bad").is_err());
+        assert!(check_schema_name("a;drop").is_err());
+        assert!(check_schema_name("").is_err());
+        assert!(check_schema_name(&"a".repeat(64)).is_err());
+    }
+}

@@ -1,0 +1,602 @@
+//! Embedded SQLite backend (bundled SQLite, WAL, clustered `(instrument, resolution, ts)` keys).
+//!
+//! rusqlite is synchronous, so every call runs on the blocking pool: writes go through one
+//! connection (SQLite has one writer), reads take a connection from a small pool and see a
+//! consistent snapshot thanks to WAL.
+
+mod rows;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tradeassist_model::{
+    Bar, DataSource, Instrument, NewSavedQuery, Resolution, SavedQuery, TimeRange,
+};
+
+use crate::archive::{self, ArchiveReport};
+use crate::{
+    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, OpenInterestReading, Result,
+    SeriesInfo, Store, StoreError,
+};
+use rows::{INSTRUMENT_COLUMNS, bar_from_row, instrument_from_row, saved_query_from_row};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
+    Ok(())
+}
+
+fn blocking_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("database task failed: {e}"))
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and run pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+            .await
+            .map_err(blocking_error)?
+    }
+
+    fn open_blocking(path: PathBuf) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = Connection::open(&path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer)?;
+        schema::migrate(&mut writer)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Schema version currently applied.
+    pub async fn schema_version(&self) -> Result<i64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    /// Roll the schema back to `target` (0 = empty database). Data in dropped tables is lost.
+    pub async fn migrate_down(&self, target: i64) -> Result<()> {
+        self.write(move |c| schema::migrate_down(c, target)).await
+    }
+
+    /// Re-apply pending migrations.
+    pub async fn migrate_up(&self) -> Result<()> {
+        self.write(schema::migrate).await
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().expect("reader pool").pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            inner.readers.lock().expect("reader pool").push(conn);
+            Ok(out?)
+        })
+        .await
+        .map_err(blocking_error)?
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().expect("writer");
+            Ok(f(&mut conn)?)
+        })
+        .await
+        .map_err(blocking_error)?
+    }
+
+    async fn try_write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        self.write(move |c| Ok(f(c))).await?
+    }
+
+    async fn try_read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.read(move |c| Ok(f(c))).await?
+    }
+}
+
+fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
+    let tx = conn.transaction()?;
+    let mut stats = IngestStats::default();
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO instruments (symbol, asset_class, exchange, timezone, calendar, currency, tick_size,
+                 multiplier, description, root, contract_month, last_trade_date, first_notice_date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (symbol) DO UPDATE SET
+                 last_trade_date = COALESCE(excluded.last_trade_date, last_trade_date),
+                 first_notice_date = COALESCE(excluded.first_notice_date, first_notice_date)",
+        )?;
+        for def in &batch.instruments {
+            let existed: bool = tx
+                .query_row(
+                    "SELECT 1 FROM instruments WHERE symbol = ?1",
+                    [&def.symbol],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            let c = def.contract.as_ref();
+            insert.execute(params![
+                def.symbol,
+                def.asset_class.as_str(),
+                def.exchange,
+                def.timezone.name(),
+                def.calendar,
+                def.currency,
+                def.tick_size,
+                def.multiplier,
+                def.description,
+                c.map(|c| c.root.clone()),
+                c.map(|c| c.month.to_string()),
+                c.and_then(|c| c.last_trade_date).map(|d| d.to_string()),
+                c.and_then(|c| c.first_notice_date).map(|d| d.to_string()),
+            ])?;
+            stats.instruments_created += u64::from(!existed);
+        }
+    }
+    let id_of = |symbol: &str| -> Result<i64> {
+        tx.query_row(
+            "SELECT id FROM instruments WHERE symbol = ?1",
+            [symbol],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("instrument {symbol} is not stored")))
+    };
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO bars (instrument_id, resolution, ts, open, high, low, close, volume, open_interest, trade_count, vwap)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (instrument_id, resolution, ts) DO UPDATE SET
+                 open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+                 volume = excluded.volume, open_interest = excluded.open_interest,
+                 trade_count = excluded.trade_count, vwap = excluded.vwap",
+        )?;
+        for series in &batch.series {
+            let id = id_of(&series.symbol)?;
+            let res = series.resolution.seconds();
+            for b in &series.bars {
+                upsert.execute(params![
+                    id,
+                    res,
+                    b.ts(),
+                    b.open(),
+                    b.high(),
+                    b.low(),
+                    b.close(),
+                    b.volume(),
+                    b.open_interest(),
+                    b.trade_count().map(|c| c as i64),
+                    b.vwap()
+                ])?;
+            }
+            stats.bars_written += series.bars.len() as u64;
+        }
+        let mut oi = tx.prepare_cached(
+            "INSERT INTO open_interest (instrument_id, ts, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (instrument_id, ts) DO UPDATE SET value = excluded.value",
+        )?;
+        for (symbol, readings) in &batch.open_interest {
+            let id = id_of(symbol)?;
+            for r in readings {
+                oi.execute(params![id, r.ts, r.value])?;
+            }
+            stats.open_interest_written += readings.len() as u64;
+        }
+    }
+    tx.execute(
+        "UPDATE data_sources SET bars_ingested = bars_ingested + ?1, last_success_at = ?2, last_error = NULL
+         WHERE name = ?3",
+        params![stats.bars_written as i64, chrono::Utc::now().timestamp(), batch.source],
+    )?;
+    tx.commit()?;
+    Ok(stats)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats> {
+        self.try_write(move |c| ingest_blocking(c, &batch)).await
+    }
+
+    async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>> {
+        let symbol = symbol.to_ascii_uppercase();
+        self.try_read(move |c| {
+            let sql = format!("SELECT {INSTRUMENT_COLUMNS} FROM instruments WHERE symbol = ?1");
+            let row = c
+                .query_row(&sql, [&symbol], |r| Ok(instrument_from_row(r)))
+                .optional()?;
+            row.transpose()
+        })
+        .await
+    }
+
+    async fn search_instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>> {
+        let filter = filter.clone();
+        self.try_read(move |c| {
+            let sql = format!(
+                "SELECT {INSTRUMENT_COLUMNS} FROM instruments
+                 WHERE (?1 IS NULL OR symbol LIKE ?1 || '%' ESCAPE '\\' OR description LIKE '%' || ?1 || '%' ESCAPE '\\')
+                   AND (?2 IS NULL OR asset_class = ?2)
+                 ORDER BY asset_class, symbol LIMIT ?3"
+            );
+            let text = filter.text.as_deref().map(|t| {
+                t.trim().to_ascii_uppercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            });
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(
+                params![text, filter.asset_class.map(|a| a.as_str()), filter.limit.unwrap_or(1000)],
+                |r| Ok(instrument_from_row(r)),
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn series(&self, instrument_id: i64) -> Result<Vec<SeriesInfo>> {
+        self.try_read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars WHERE instrument_id = ?1
+                 GROUP BY resolution ORDER BY resolution",
+            )?;
+            let rows = stmt.query_map([instrument_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (res, first_ts, last_ts, count) = row?;
+                let resolution = Resolution::from_seconds(res)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown resolution {res}")))?;
+                out.push(SeriesInfo {
+                    resolution,
+                    first_ts,
+                    last_ts,
+                    count: count as u64,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn read_bars(&self, q: BarQuery) -> Result<Vec<Bar>> {
+        self.try_read(move |c| {
+            let (order, limit) = match q.last {
+                Some(n) => ("DESC", (n as usize).min(q.max_rows)),
+                None => ("ASC", q.max_rows),
+            };
+            let sql = format!(
+                "SELECT ts, open, high, low, close, volume, open_interest, trade_count, vwap FROM bars
+                 WHERE instrument_id = ?1 AND resolution = ?2 AND ts >= ?3 AND ts < ?4
+                 ORDER BY ts {order} LIMIT ?5"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![q.instrument_id, q.resolution.seconds(), q.range.start(), q.range.end(), limit as i64],
+                |r| Ok(bar_from_row(r)),
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            if q.last.is_some() {
+                out.reverse();
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn bar_before(
+        &self,
+        instrument_id: i64,
+        resolution: Resolution,
+        ts: i64,
+    ) -> Result<Option<Bar>> {
+        self.try_read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT ts, open, high, low, close, volume, open_interest, trade_count, vwap FROM bars
+                     WHERE instrument_id = ?1 AND resolution = ?2 AND ts < ?3 ORDER BY ts DESC LIMIT 1",
+                    params![instrument_id, resolution.seconds(), ts],
+                    |r| Ok(bar_from_row(r)),
+                )
+                .optional()?;
+            row.transpose()
+        })
+        .await
+    }
+
+    async fn read_open_interest(
+        &self,
+        instrument_id: i64,
+        range: TimeRange,
+    ) -> Result<Vec<OpenInterestReading>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT ts, value FROM open_interest WHERE instrument_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+            )?;
+            let rows = stmt.query_map(params![instrument_id, range.start(), range.end()], |r| {
+                Ok(OpenInterestReading { ts: r.get(0)?, value: r.get(1)? })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn create_saved_query(&self, q: NewSavedQuery, now: i64) -> Result<SavedQuery> {
+        let name = q.name.clone();
+        let id = self
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO saved_queries (name, description, parameters, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![q.name, q.description, q.parameters_json, now],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await
+            .map_err(|e| unique_violation(e, &name))?;
+        self.saved_query(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("saved query {id}")))
+    }
+
+    async fn saved_query(&self, id: i64) -> Result<Option<SavedQuery>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT id, name, description, parameters, created_at, updated_at, last_run_at
+                 FROM saved_queries WHERE id = ?1",
+                [id],
+                saved_query_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn list_saved_queries(&self, search: Option<&str>) -> Result<Vec<SavedQuery>> {
+        let search = search.map(|s| s.trim().to_lowercase());
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, name, description, parameters, created_at, updated_at, last_run_at
+                 FROM saved_queries
+                 WHERE ?1 IS NULL OR instr(lower(name), ?1) > 0 OR instr(lower(description), ?1) > 0
+                 ORDER BY lower(name)",
+            )?;
+            let rows = stmt.query_map([search], saved_query_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn update_saved_query(&self, id: i64, q: NewSavedQuery, now: i64) -> Result<SavedQuery> {
+        let name = q.name.clone();
+        let changed = self
+            .write(move |c| {
+                c.execute(
+                    "UPDATE saved_queries SET name = ?2, description = ?3, parameters = ?4, updated_at = ?5
+                     WHERE id = ?1",
+                    params![id, q.name, q.description, q.parameters_json, now],
+                )
+            })
+            .await
+            .map_err(|e| unique_violation(e, &name))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "saved query {id} does not exist"
+            )));
+        }
+        self.saved_query(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("saved query {id}")))
+    }
+
+    async fn delete_saved_query(&self, id: i64) -> Result<()> {
+        let changed = self
+            .write(move |c| c.execute("DELETE FROM saved_queries WHERE id = ?1", [id]))
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "saved query {id} does not exist"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn mark_saved_query_run(&self, id: i64, now: i64) -> Result<()> {
+        let changed = self
+            .write(move |c| {
+                c.execute(
+                    "UPDATE saved_queries SET last_run_at = ?2 WHERE id = ?1",
+                    params![id, now],
+                )
+            })
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "saved query {id} does not exist"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn data_sources(&self) -> Result<Vec<DataSource>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, name, kind, enabled, circuit_state, last_success_at, last_error, bars_ingested
+                 FROM data_sources ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DataSource {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    kind: r.get(2)?,
+                    enabled: r.get(3)?,
+                    circuit_state: r.get(4)?,
+                    last_success_at: r.get(5)?,
+                    last_error: r.get(6)?,
+                    bars_ingested: r.get::<_, i64>(7)? as u64,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+/// Map a UNIQUE violation on the saved-query name to a conflict.
+fn unique_violation(e: StoreError, name: &str) -> StoreError {
+    match e {
+        StoreError::Backend(msg) if msg.contains("UNIQUE constraint failed") => {
+            StoreError::Conflict(format!("a saved query named `{name}` already exists"))
+        }
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Maintenance for SqliteStore {
+    async fn analyze(&self) -> Result<()> {
+        self.write(|c| c.execute_batch("ANALYZE")).await
+    }
+
+    async fn optimize(&self) -> Result<()> {
+        self.write(|c| c.execute_batch("PRAGMA optimize; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);"))
+            .await
+    }
+
+    async fn retention(&self, older_than: i64) -> Result<u64> {
+        self.write(move |c| c.execute("DELETE FROM bars WHERE ts < ?1", [older_than]))
+            .await
+            .map(|n| n as u64)
+    }
+
+    async fn archive(&self, before: i64, dir: &Path) -> Result<ArchiveReport> {
+        let dir = dir.to_path_buf();
+        // The single writer connection holds the transaction, so no ingest can slip old bars in
+        // between the read and the delete; files are complete before the delete commits.
+        self.try_write(move |c| {
+            let tx = c.transaction()?;
+            let series: Vec<(String, i64, i64)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT DISTINCT i.symbol, b.instrument_id, b.resolution FROM bars b
+                     JOIN instruments i ON i.id = b.instrument_id
+                     WHERE b.ts < ?1 ORDER BY 1, 3",
+                )?;
+                let rows = stmt.query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut report = ArchiveReport::default();
+            for (symbol, id, res) in series {
+                let resolution = Resolution::from_seconds(res)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown resolution {res}")))?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT ts, open, high, low, close, volume, open_interest, trade_count, vwap FROM bars
+                     WHERE instrument_id = ?1 AND resolution = ?2 AND ts < ?3 ORDER BY ts",
+                )?;
+                let bars = stmt
+                    .query_map(params![id, res, before], |r| Ok(bar_from_row(r)))?
+                    .map(|row| row?)
+                    .collect::<Result<Vec<_>>>()?;
+                report.files.push(archive::write_series(&dir, &symbol, resolution, &bars)?);
+                report.bars += bars.len() as u64;
+            }
+            let removed = tx.execute("DELETE FROM bars WHERE ts < ?1", [before])? as u64;
+            if removed != report.bars {
+                return Err(StoreError::Backend(format!(
+                    "archive wrote {} bars but would delete {removed}; rolled back",
+                    report.bars
+                )));
+            }
+            tx.commit()?;
+            Ok(report)
+        })
+        .await
+    }
+}

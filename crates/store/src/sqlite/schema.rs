@@ -1,0 +1,128 @@
+//! Versioned schema of the SQLite backend. Migrations run forward at open.
+
+use rusqlite::Connection;
+
+/// `(version, up, down)`; applied in order, each inside a transaction.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE instruments (
+    id                INTEGER PRIMARY KEY,
+    symbol            TEXT NOT NULL UNIQUE,
+    asset_class       TEXT NOT NULL CHECK (asset_class IN ('stock', 'index', 'future')),
+    exchange          TEXT NOT NULL,
+    timezone          TEXT NOT NULL,
+    calendar          TEXT NOT NULL,
+    currency          TEXT NOT NULL,
+    tick_size         REAL NOT NULL,
+    multiplier        REAL NOT NULL,
+    description       TEXT NOT NULL DEFAULT '',
+    root              TEXT,
+    contract_month    TEXT,
+    last_trade_date   TEXT,
+    first_notice_date TEXT
+);
+CREATE INDEX instruments_root ON instruments (root, contract_month);
+
+-- One row per bar, clustered by (instrument, resolution, ts): a range read is one B-tree walk.
+CREATE TABLE bars (
+    instrument_id INTEGER NOT NULL REFERENCES instruments (id),
+    resolution    INTEGER NOT NULL,
+    ts            INTEGER NOT NULL,
+    open          REAL NOT NULL,
+    high          REAL NOT NULL,
+    low           REAL NOT NULL,
+    close         REAL NOT NULL,
+    volume        REAL NOT NULL,
+    open_interest REAL,
+    trade_count   INTEGER,
+    vwap          REAL,
+    PRIMARY KEY (instrument_id, resolution, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE open_interest (
+    instrument_id INTEGER NOT NULL REFERENCES instruments (id),
+    ts            INTEGER NOT NULL,
+    value         REAL NOT NULL,
+    PRIMARY KEY (instrument_id, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE data_sources (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    kind            TEXT NOT NULL,
+    enabled         INTEGER NOT NULL,
+    circuit_state   TEXT NOT NULL DEFAULT 'closed',
+    last_success_at INTEGER,
+    last_error      TEXT,
+    bars_ingested   INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO data_sources (name, kind, enabled) VALUES
+    ('file', 'file_import', 1),
+    ('schwab', 'schwab', 0);
+
+CREATE TABLE saved_queries (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    parameters  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    last_run_at INTEGER
+);
+
+-- For people who query the database directly.
+CREATE VIEW bars_view AS
+SELECT i.symbol, b.resolution, datetime(b.ts, 'unixepoch') AS ts_utc,
+       b.open, b.high, b.low, b.close, b.volume, b.open_interest
+FROM bars b JOIN instruments i ON i.id = b.instrument_id;
+"#,
+    r#"
+DROP VIEW bars_view;
+DROP TABLE saved_queries;
+DROP TABLE data_sources;
+DROP TABLE open_interest;
+DROP TABLE bars;
+DROP TABLE instruments;
+"#,
+)];
+
+/// Bring the schema to the newest version.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (version, up, _) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(up)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Undo migrations down to `target` (exclusive), newest first.
+pub(crate) fn migrate_down(conn: &mut Connection, target: i64) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (version, _, down) in MIGRATIONS
+        .iter()
+        .rev()
+        .filter(|m| m.0 > target && m.0 <= current)
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(down)?;
+        tx.execute("DELETE FROM schema_version WHERE version = ?1", [version])?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! Test support shared by the black-box tests.
+//!
+//! [`spawn_app`] starts the real HTTP application on a random local port over a fresh
+//! temporary SQLite database (optionally seeded with the bundled demo data) and returns its
+//! address; the database lives as long as the returned [`TestApp`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tradeassist_service::{Limits, Service};
+use tradeassist_store::sqlite::SqliteStore;
+
+/// A running server over a temporary database.
+pub struct TestApp {
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    pub service: Service,
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Options of [`spawn_app_with`].
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub demo: bool,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions { demo: false, limits: Limits::default(), max_body_bytes: 64 * 1024 }
+    }
+}
+
+/// Spawn the app with the demo data loaded.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions { demo: true, ..Default::default() }).await
+}
+
+/// Spawn the app with explicit options.
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("test.db");
+    let store = SqliteStore::open(&db_path).await.expect("open store");
+    let service = Service::new(Arc::new(store), options.limits);
+    if options.demo {
+        tradeassist_server::demo::seed_if_empty(&service).await.expect("demo import");
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = tradeassist_server::api::router(service.clone(), options.max_body_bytes);
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
+    TestApp { url: format!("http://{addr}"), service, db_path, _dir: dir }
+}
+
+/// The repository's demo data folder (real Lean sample data with its NOTICE).
+pub fn demo_data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo")
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, unit/property/conformance/black-box tests
+# and doc tests. Needs PostgreSQL on 127.0.0.1:5432 (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo nextest run --workspace --no-fail-fast
+cargo test --workspace --doc --quiet
