@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use tradeassist_model::{AssetClass, Resolution};
+use tradeassist_model::{AssetClass, RangeSpec, Resolution};
 use tradeassist_providers::file::{CsvOptions, Field};
-use tradeassist_service::{ImportFile, Service, now};
+use tradeassist_service::{ImportFile, Service, now, parse_resolution, parse_session, parse_symbols};
 use tradeassist_store::InstrumentFilter;
 use tradeassist_store::sqlite::SqliteStore;
 
@@ -41,6 +41,27 @@ pub enum Command {
     Query(QueryArgs),
     /// List instruments.
     Instruments(InstrumentsArgs),
+    /// Report gaps of a stored series against the trading calendar.
+    Gaps(GapsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GapsArgs {
+    #[arg(long)]
+    pub symbol: String,
+    /// Stored base series to check: 1m or 1d.
+    #[arg(long, default_value = "1m")]
+    pub frequency: String,
+    #[arg(long)]
+    pub start: String,
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Equities: regular (default), extended or all.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// csv prints `start,end,missing`; json the whole report with completeness.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Args)]
@@ -65,7 +86,7 @@ pub struct ImportArgs {
     #[arg(long, value_parser = parse_asset_class)]
     pub asset_class: Option<AssetClass>,
     /// Stored resolution (1m or 1d); inferred from the timestamps when absent.
-    #[arg(long, value_parser = parse_resolution)]
+    #[arg(long, value_parser = parse_stored_resolution)]
     pub resolution: Option<Resolution>,
     /// Explicit column mapping FIELD=HEADER, e.g. --column close="Adj Close". Repeatable.
     #[arg(long = "column", value_parser = parse_column)]
@@ -80,8 +101,8 @@ pub struct QueryArgs {
     /// Symbol (repeat for several).
     #[arg(long = "symbol", required = true)]
     pub symbols: Vec<String>,
-    /// Frequency, e.g. 1m or 1d.
-    #[arg(long, default_value = "1d")]
+    /// Frequency (1m 5m 1h 1d 1w 1M, custom N{s,m,h,d,w,M}) or activity bars (volume:N, tick:N, dollar:N).
+    #[arg(long, visible_alias = "bars", default_value = "1d")]
     pub frequency: String,
     /// Start: YYYY-MM-DD or RFC 3339.
     #[arg(long)]
@@ -97,6 +118,33 @@ pub struct QueryArgs {
     pub as_of: Option<String>,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
+    /// Equities: regular (default), extended or all.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Intraday alignment: session (default) or clock.
+    #[arg(long)]
+    pub align: Option<String>,
+    /// With --align clock: origin (date or RFC 3339).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// With --align clock: offset such as 15m.
+    #[arg(long)]
+    pub offset: Option<String>,
+    /// Label bars by interval start (default) or end.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Gap filling: none (default), null, prev or linear.
+    #[arg(long)]
+    pub fill: Option<String>,
+    /// Add the session-anchored cumulative VWAP (JSON/NDJSON).
+    #[arg(long)]
+    pub session_vwap: bool,
+    /// Force the stored base series: 1m or 1d.
+    #[arg(long)]
+    pub base: Option<String>,
+    /// CSV: also print date, vwap and complete columns.
+    #[arg(long)]
+    pub detail: bool,
 }
 
 #[derive(Debug, Args)]
@@ -120,12 +168,8 @@ fn parse_asset_class(s: &str) -> Result<AssetClass, String> {
     s.parse().map_err(|e: tradeassist_model::InstrumentError| e.to_string())
 }
 
-fn parse_resolution(s: &str) -> Result<Resolution, String> {
-    match s {
-        "1m" => Ok(Resolution::Minute),
-        "1d" => Ok(Resolution::Day),
-        _ => Err(format!("`{s}` is not a stored resolution (1m or 1d)")),
-    }
+fn parse_stored_resolution(s: &str) -> Result<Resolution, String> {
+    parse_resolution("resolution", s).map_err(|e| e.to_string())
 }
 
 fn parse_column(s: &str) -> Result<(Field, String), String> {
@@ -163,6 +207,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => import(config, args).await,
         Command::Query(args) => query(config, args).await,
         Command::Instruments(args) => instruments(config, args).await,
+        Command::Gaps(args) => gaps(config, args).await,
     }
 }
 
@@ -238,6 +283,14 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
         end: args.end,
         preset: args.preset,
         as_of: args.as_of,
+        session: args.session,
+        align: args.align,
+        origin: args.origin,
+        offset: args.offset,
+        label: args.label,
+        fill: args.fill,
+        session_vwap: args.session_vwap,
+        base: args.base,
     };
     let request = dto.validate(now())?;
     let service = open_service(&config).await?;
@@ -245,7 +298,7 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
-        Format::Csv => output::write_csv(&mut out, &result)?,
+        Format::Csv => output::write_csv(&mut out, &result, args.detail)?,
         Format::Json => output::write_json(&mut out, &api::fetch_response(&result))?,
         Format::Ndjson => output::write_ndjson(&mut out, &result)?,
     }
@@ -278,5 +331,30 @@ async fn instruments(config: Config, args: InstrumentsArgs) -> Result<()> {
     if found.is_empty() && !searched {
         eprintln!("the database holds no instruments yet; run `tradeassist import FILE` or `tradeassist serve --demo`");
     }
+    Ok(())
+}
+
+async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
+    let now = now();
+    let symbol = parse_symbols(std::slice::from_ref(&args.symbol))?.remove(0);
+    let base = parse_resolution("frequency", &args.frequency)?;
+    let range = RangeSpec::from_parts(Some(&args.start), args.end.as_deref(), None, None, now)?;
+    let session = parse_session(args.session.as_deref())?;
+    let service = open_service(&config).await?;
+    let result = service.gaps(&symbol, base, &range, session, now).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        ListFormat::Csv => output::write_gaps_csv(&mut out, &result)?,
+        ListFormat::Json => output::write_json(&mut out, &api::dto::GapReportDto::from(&result))?,
+    }
+    out.flush()?;
+    eprintln!(
+        "{} gap(s); {} of {} expected bars present (completeness {:.4})",
+        result.report.gaps.len(),
+        result.report.present,
+        result.report.expected,
+        result.report.completeness()
+    );
     Ok(())
 }

@@ -29,6 +29,8 @@ const ENV_KEYS: [&str; 3] = ["db", "listen", "limits"];
 pub struct LimitsConfig {
     pub max_symbols: usize,
     pub max_bars_per_response: usize,
+    /// Stored base bars one series of a request may read.
+    pub max_base_bars: usize,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
 }
@@ -42,6 +44,7 @@ impl Default for Config {
             limits: LimitsConfig {
                 max_symbols: limits.max_symbols,
                 max_bars_per_response: limits.max_bars_per_response,
+                max_base_bars: limits.max_base_bars,
                 max_body_bytes: 64 * 1024,
             },
         }
@@ -50,7 +53,11 @@ impl Default for Config {
 
 impl LimitsConfig {
     pub fn service_limits(&self) -> Limits {
-        Limits { max_symbols: self.max_symbols, max_bars_per_response: self.max_bars_per_response }
+        Limits {
+            max_symbols: self.max_symbols,
+            max_bars_per_response: self.max_bars_per_response,
+            max_base_bars: self.max_base_bars,
+        }
     }
 }
 

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 
 use tradeassist_model::time::rfc3339;
-use tradeassist_service::FetchResult;
+use tradeassist_service::{FetchResult, GapResult};
 
-use crate::api::dto::{BarDto, FetchResponse};
+use crate::api::dto::BarDto;
 
-/// Output formats of `tradeassist query`.
+/// Output formats of `tradeassist query` and `gaps`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Csv,
@@ -15,11 +15,15 @@ pub enum Format {
     Ndjson,
 }
 
+fn num(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
 /// CSV `ts,open,high,low,close,volume[,open_interest]`, with a leading `symbol` column when
-/// the result holds more than one symbol.
-pub fn write_csv(out: &mut impl Write, result: &FetchResult) -> io::Result<()> {
+/// the result holds more than one symbol; `detail` appends `date,vwap,complete`.
+pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io::Result<()> {
     let multi = result.series.len() > 1;
-    let with_oi = result.series.iter().flat_map(|s| &s.bars).any(|b| b.open_interest().is_some());
+    let with_oi = result.series.iter().flat_map(|s| &s.bars).any(|b| b.open_interest.is_some());
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["ts", "open", "high", "low", "close", "volume"];
     if multi {
@@ -28,22 +32,29 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult) -> io::Result<()> {
     if with_oi {
         header.push("open_interest");
     }
+    if detail {
+        header.extend(["date", "vwap", "complete"]);
+    }
     w.write_record(&header)?;
     for s in &result.series {
         for b in &s.bars {
+            let p = b.ohlc;
             let mut rec = vec![
-                rfc3339(b.ts()),
-                b.open().to_string(),
-                b.high().to_string(),
-                b.low().to_string(),
-                b.close().to_string(),
-                b.volume().to_string(),
+                rfc3339(b.ts),
+                num(p.map(|p| p.open)),
+                num(p.map(|p| p.high)),
+                num(p.map(|p| p.low)),
+                num(p.map(|p| p.close)),
+                b.volume.to_string(),
             ];
             if multi {
                 rec.insert(0, s.instrument.symbol.clone());
             }
             if with_oi {
-                rec.push(b.open_interest().map(|v| v.to_string()).unwrap_or_default());
+                rec.push(num(b.open_interest));
+            }
+            if detail {
+                rec.extend([b.date.map(|d| d.to_string()).unwrap_or_default(), num(b.vwap), b.complete.to_string()]);
             }
             w.write_record(&rec)?;
         }
@@ -52,8 +63,8 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult) -> io::Result<()> {
 }
 
 /// The same document as the REST `fetch` response.
-pub fn write_json(out: &mut impl Write, response: &FetchResponse) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, response)?;
+pub fn write_json<T: serde::Serialize>(out: &mut impl Write, doc: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
     writeln!(out)
 }
 
@@ -73,3 +84,14 @@ pub fn write_ndjson(out: &mut impl Write, result: &FetchResult) -> io::Result<()
     }
     Ok(())
 }
+
+/// CSV `start,end,missing` of a gap report.
+pub fn write_gaps_csv(out: &mut impl Write, gaps: &GapResult) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["start", "end", "missing"])?;
+    for g in &gaps.report.gaps {
+        w.write_record([rfc3339(g.start), rfc3339(g.end), g.missing.to_string()])?;
+    }
+    w.flush()
+}
+

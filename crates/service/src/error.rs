@@ -24,6 +24,9 @@ pub enum ServiceError {
     Import { file: String, error: ImportError },
     #[error(transparent)]
     Store(StoreError),
+    /// A defect on our side (e.g. stored data the engine refuses).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ServiceError {

@@ -9,7 +9,14 @@
 //!
 //! let store = SqliteStore::open("/tmp/demo.db").await?;
 //! let service = Service::new(Arc::new(store), Limits::default());
-//! let request = FetchRequest::parse(&["AAPL".to_string()], "1d", Some("2013-01-01"), Some("2013-12-31"), None, None, 0)?;
+//! let input = tradeassist_service::FetchInput {
+//!     symbols: vec!["AAPL".into()],
+//!     frequency: "1w".into(),
+//!     start: Some("2013-01-01".into()),
+//!     end: Some("2013-12-31".into()),
+//!     ..Default::default()
+//! };
+//! let request = FetchRequest::parse(&input, tradeassist_service::now())?;
 //! let result = service.fetch(&request).await?;
 //! println!("{} bars", result.series[0].bars.len());
 //! # Ok(()) }
@@ -17,13 +24,18 @@
 
 mod error;
 mod fetch;
+mod gaps;
 mod import;
 mod queries;
 
 use std::sync::Arc;
 
 pub use error::ServiceError;
-pub use fetch::{FetchRequest, FetchResult, FrequencyInfo, SeriesResult, frequencies};
+pub use fetch::{
+    DeriveOptions, FetchInput, FetchRequest, FetchResult, FrequencyInfo, SeriesResult, default_session, frequencies,
+    parse_resolution, parse_session, parse_symbols,
+};
+pub use gaps::GapResult;
 pub use import::{ImportFile, ImportReport};
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
@@ -32,12 +44,15 @@ use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_symbols: usize,
+    /// Derived bars per response, over all symbols.
     pub max_bars_per_response: usize,
+    /// Stored base bars one series of a request may read.
+    pub max_base_bars: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_symbols: 20, max_bars_per_response: 500_000 }
+        Limits { max_symbols: 20, max_bars_per_response: 500_000, max_base_bars: 5_000_000 }
     }
 }
 

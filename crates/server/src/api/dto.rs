@@ -1,8 +1,18 @@
 //! Wire types of the REST API. Domain types are converted here, at the edge.
 
 use serde::{Deserialize, Serialize};
-use tradeassist_model::{Bar, DataSource, Instrument, SavedQuery, time::rfc3339};
-use tradeassist_service::{FetchRequest, FrequencyInfo, SeriesResult, ServiceError};
+use tradeassist_engine::{AggBar, FillKind, SessionFilter, VwapSource};
+use tradeassist_model::{DataSource, Instrument, SavedQuery, time::rfc3339};
+use tradeassist_service::{FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError};
+
+/// Wire name of a session filter.
+pub fn session_name(s: SessionFilter) -> &'static str {
+    match s {
+        SessionFilter::Regular => "regular",
+        SessionFilter::Extended => "extended",
+        SessionFilter::All => "all",
+    }
+}
 use tradeassist_store::SeriesInfo;
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,46 +40,110 @@ pub struct FetchRequestDto {
     /// The instant presets are measured from (date or RFC 3339). Default: now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+    /// Equities: `regular` (default, 09:30-16:00 ET), `extended` (04:00-20:00) or `all`.
+    /// Futures always use the full exchange session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Intraday bucket alignment: `session` (default, buckets start at the session open) or `clock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub align: Option<String>,
+    /// With `align=clock`: origin instant or date (default 1970-01-01T00:00:00Z).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// With `align=clock`: offset added to the origin, e.g. `15m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+    /// Bar label: `start` (default) or `end` of the interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Gap filling: `none` (default), `null`, `prev` (last close, zero volume) or `linear`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill: Option<String>,
+    /// Also return the session-anchored cumulative VWAP of every bar.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session_vwap: bool,
+    /// Force the stored base series (`1m` or `1d`). Default: daily bars for 1d and longer
+    /// frequencies when the instrument has them, else 1-minute bars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 impl FetchRequestDto {
     pub fn validate(&self, now: i64) -> Result<FetchRequest, ServiceError> {
-        FetchRequest::parse(
-            &self.symbols,
-            &self.frequency,
-            self.start.as_deref(),
-            self.end.as_deref(),
-            self.preset.as_deref(),
-            self.as_of.as_deref(),
-            now,
-        )
+        let input = FetchInput {
+            symbols: self.symbols.clone(),
+            frequency: self.frequency.clone(),
+            start: self.start.clone(),
+            end: self.end.clone(),
+            preset: self.preset.clone(),
+            as_of: self.as_of.clone(),
+            session: self.session.clone(),
+            align: self.align.clone(),
+            origin: self.origin.clone(),
+            offset: self.offset.clone(),
+            label: self.label.clone(),
+            fill: self.fill.clone(),
+            session_vwap: self.session_vwap,
+            base: self.base.clone(),
+        };
+        FetchRequest::parse(&input, now)
     }
 }
 
-/// One bar. `ts` is the interval start in RFC 3339 UTC.
+/// One bar. `ts` is the interval start (or end with `label=end`) in RFC 3339 UTC. Prices are
+/// null only on bars created by `fill=null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BarDto {
     #[schema(example = "2013-10-07T13:30:00Z")]
     pub ts: String,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
+    /// Trading day (exchange calendar) for 1d and longer bars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    pub open: Option<f64>,
+    pub high: Option<f64>,
+    pub low: Option<f64>,
+    pub close: Option<f64>,
     pub volume: f64,
+    /// Last open interest of the interval (futures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_interest: Option<f64>,
+    /// Volume-weighted average price of the interval (null when volume is zero).
+    pub vwap: Option<f64>,
+    /// Session-anchored cumulative VWAP (only with `session_vwap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_vwap: Option<f64>,
+    /// False while the interval is still open (it ends after the last stored bar or after now).
+    pub complete: bool,
+    /// Number of stored base bars in the interval.
+    pub base_bars: u32,
+    /// `null`, `prev` or `linear` for bars created by gap filling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filled: Option<String>,
 }
 
-impl From<&Bar> for BarDto {
-    fn from(b: &Bar) -> Self {
+impl From<&AggBar> for BarDto {
+    fn from(b: &AggBar) -> Self {
         BarDto {
-            ts: rfc3339(b.ts()),
-            open: b.open(),
-            high: b.high(),
-            low: b.low(),
-            close: b.close(),
-            volume: b.volume(),
-            open_interest: b.open_interest(),
+            ts: rfc3339(b.ts),
+            date: b.date.map(|d| d.to_string()),
+            open: b.ohlc.map(|p| p.open),
+            high: b.ohlc.map(|p| p.high),
+            low: b.ohlc.map(|p| p.low),
+            close: b.ohlc.map(|p| p.close),
+            volume: b.volume,
+            open_interest: b.open_interest,
+            vwap: b.vwap,
+            session_vwap: b.session_vwap,
+            complete: b.complete,
+            base_bars: b.count,
+            filled: b.filled.map(|f| {
+                match f {
+                    FillKind::Null => "null",
+                    FillKind::Prev => "prev",
+                    FillKind::Linear => "linear",
+                }
+                .to_string()
+            }),
         }
     }
 }
@@ -81,8 +155,16 @@ pub struct SeriesDto {
     pub asset_class: String,
     pub timezone: String,
     pub frequency: String,
-    /// Stored resolution the bars were read from (`1m` or `1d`).
+    /// Stored resolution the bars were derived from (`1m` or `1d`).
     pub base_frequency: String,
+    /// Session filter applied: `regular`, `extended` or `all`.
+    pub session: String,
+    /// Price the VWAPs are computed from: `vendor` (vendor VWAP of every base bar) or
+    /// `typical_price` ((H+L+C)/3).
+    pub vwap_source: String,
+    /// Futures: the contract the bars belong to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
     /// Resolved range, RFC 3339 UTC, half-open `[start, end)`.
     pub start: String,
     pub end: String,
@@ -96,8 +178,15 @@ impl From<&SeriesResult> for SeriesDto {
             symbol: s.instrument.symbol.clone(),
             asset_class: s.instrument.asset_class.to_string(),
             timezone: s.instrument.timezone.name().to_string(),
-            frequency: s.frequency.to_string(),
+            frequency: s.bars_spec.to_string(),
             base_frequency: s.base.to_string(),
+            session: session_name(s.session).into(),
+            vwap_source: match s.vwap_source {
+                VwapSource::Vendor => "vendor",
+                VwapSource::TypicalPrice => "typical_price",
+            }
+            .into(),
+            contract: s.instrument.contract.as_ref().map(|c| c.symbol()),
             start: rfc3339(s.window.range.start()),
             end: rfc3339(s.window.range.end()),
             count: s.bars.len(),
@@ -219,13 +308,18 @@ pub struct FrequencyDto {
     pub label: String,
     /// Fixed length in seconds; null for months.
     pub seconds: Option<i64>,
-    /// Whether this frequency can be served now.
-    pub available: bool,
+    /// Stored resolutions this frequency is derived from (`1m`, `1d`).
+    pub bases: Vec<String>,
 }
 
 impl From<&FrequencyInfo> for FrequencyDto {
     fn from(f: &FrequencyInfo) -> Self {
-        FrequencyDto { name: f.frequency.to_string(), label: f.label.clone(), seconds: f.seconds, available: f.available }
+        FrequencyDto {
+            name: f.frequency.to_string(),
+            label: f.label.clone(),
+            seconds: f.seconds,
+            bases: f.bases.iter().map(|b| b.to_string()).collect(),
+        }
     }
 }
 
@@ -235,6 +329,9 @@ pub struct FrequencyList {
     /// Grammar of custom frequencies.
     #[schema(example = "N{s,m,h,d,w,M}")]
     pub custom: String,
+    /// Grammar of activity bars.
+    #[schema(example = "volume:N | tick:N | dollar:N")]
+    pub activity: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -324,4 +421,65 @@ pub struct HealthDto {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GapQuery {
+    pub symbol: String,
+    /// Stored base series to check: `1m` (default) or `1d`.
+    pub frequency: Option<String>,
+    /// Start: date or RFC 3339.
+    pub start: String,
+    /// End: a date includes that day; an instant is exclusive. Default: now.
+    pub end: Option<String>,
+    /// Equities: `regular` (default), `extended` or `all`.
+    pub session: Option<String>,
+}
+
+/// A span where the calendar expects bars and none are stored, half-open `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GapDto {
+    pub start: String,
+    pub end: String,
+    /// Expected base bars missing.
+    pub missing: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GapReportDto {
+    pub symbol: String,
+    pub frequency: String,
+    pub session: String,
+    pub start: String,
+    pub end: String,
+    /// Base bars the calendar expects in the range.
+    pub expected: u64,
+    /// Expected slots that hold a bar.
+    pub present: u64,
+    /// `present / expected` (1 when nothing is expected).
+    pub completeness: f64,
+    pub gaps: Vec<GapDto>,
+}
+
+impl From<&GapResult> for GapReportDto {
+    fn from(g: &GapResult) -> Self {
+        GapReportDto {
+            symbol: g.instrument.symbol.clone(),
+            frequency: g.base.to_string(),
+            session: session_name(g.session).into(),
+            start: rfc3339(g.window.range.start()),
+            end: rfc3339(g.window.range.end()),
+            expected: g.report.expected,
+            present: g.report.present,
+            completeness: g.report.completeness(),
+            gaps: g
+                .report
+                .gaps
+                .iter()
+                .map(|x| GapDto { start: rfc3339(x.start), end: rfc3339(x.end), missing: x.missing })
+                .collect(),
+        }
+    }
 }

@@ -84,7 +84,9 @@ impl From<ServiceError> for ApiError {
                     e.row_errors().iter().take(100).map(|r| json!({ "line": r.line, "message": r.message })).collect();
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", message).with_details(json!({ "rows": rows }))
             }
-            ServiceError::Store(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+            }
         }
     }
 }

@@ -3,8 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tradeassist_model::{AssetClass, NewSavedQuery};
-use tradeassist_service::{FetchResult, frequencies as known_frequencies, now};
+use tradeassist_model::{AssetClass, NewSavedQuery, RangeSpec};
+use tradeassist_service::{
+    FetchResult, ServiceError, frequencies as known_frequencies, now, parse_resolution, parse_session, parse_symbols,
+};
 use tradeassist_store::InstrumentFilter;
 
 use super::dto::*;
@@ -48,6 +50,7 @@ pub async fn frequencies() -> Json<FrequencyList> {
     Json(FrequencyList {
         data: known_frequencies().iter().map(FrequencyDto::from).collect(),
         custom: "N{s,m,h,d,w,M}".into(),
+        activity: "volume:N | tick:N | dollar:N".into(),
     })
 }
 
@@ -165,6 +168,21 @@ pub async fn run_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>)
     let result = state.service.fetch(&request).await?;
     state.service.mark_query_run(id).await?;
     Ok(Json(fetch_response(&result)))
+}
+
+/// Gaps of a stored base series against the instrument's trading calendar.
+#[utoipa::path(get, path = "/api/v1/historical-data/gaps", tag = TAG, params(GapQuery),
+    responses((status = 200, body = GapReportDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn gaps(State(state): State<AppState>, ApiQuery(q): ApiQuery<GapQuery>) -> Result<Json<GapReportDto>, ApiError> {
+    let now = now();
+    let symbol = parse_symbols(std::slice::from_ref(&q.symbol))?.remove(0);
+    let base = parse_resolution("frequency", q.frequency.as_deref().unwrap_or("1m"))?;
+    let range = RangeSpec::from_parts(Some(&q.start), q.end.as_deref(), None, None, now)
+        .map_err(|e| ServiceError::invalid("start", e.to_string()))?;
+    let session = parse_session(q.session.as_deref())?;
+    let result = state.service.gaps(&symbol, base, &range, session, now).await?;
+    Ok(Json(GapReportDto::from(&result)))
 }
 
 /// Liveness: the process answers.

@@ -53,6 +53,7 @@ pub struct ApiPath<T>(pub T);
         handlers::update_query,
         handlers::delete_query,
         handlers::run_query,
+        handlers::gaps,
         handlers::live,
         handlers::ready,
     ),
@@ -73,7 +74,8 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .route("/queries/save", post(handlers::save_query))
         .route("/queries/load/{id}", get(handlers::load_query))
         .route("/queries/{id}", put(handlers::update_query).delete(handlers::delete_query))
-        .route("/queries/{id}/run", post(handlers::run_query));
+        .route("/queries/{id}/run", post(handlers::run_query))
+        .route("/gaps", get(handlers::gaps));
     Router::new()
         .nest("/api/v1/historical-data", api)
         .route("/health/live", get(handlers::live))

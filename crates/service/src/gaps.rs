@@ -1,0 +1,51 @@
+//! Gap detection of a stored base series against the instrument's trading calendar.
+
+use tradeassist_engine::{Calendar, GapReport, SessionFilter, detect_gaps};
+use tradeassist_model::{Instrument, RangeSpec, Resolution, SeriesWindow};
+use tradeassist_store::BarQuery;
+
+use crate::{Service, ServiceError, default_session};
+
+/// Gaps of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapResult {
+    pub instrument: Instrument,
+    pub base: Resolution,
+    pub session: SessionFilter,
+    pub window: SeriesWindow,
+    pub report: GapReport,
+}
+
+impl Service {
+    /// Spans of `range` where the calendar expects `base` bars of `symbol` and none are stored.
+    pub async fn gaps(
+        &self,
+        symbol: &str,
+        base: Resolution,
+        range: &RangeSpec,
+        session: Option<SessionFilter>,
+        now: i64,
+    ) -> Result<GapResult, ServiceError> {
+        let instrument = self
+            .store
+            .instrument(symbol)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
+        let calendar = Calendar::get(&instrument.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let session = session.unwrap_or_else(|| default_session(&instrument));
+        let window = crate::fetch::trading_day_window(range, calendar, session, base, instrument.timezone, now)?;
+        if window.last_bars.is_some() {
+            return Err(ServiceError::invalid("preset", "gap detection needs a time range, not last_N_bars"));
+        }
+        let max = self.limits.max_base_bars;
+        let bars = self
+            .store
+            .read_bars(BarQuery { instrument_id: instrument.id, resolution: base, range: window.range, last: None, max_rows: max + 1 })
+            .await?;
+        if bars.len() > max {
+            return Err(ServiceError::TooLarge(format!("the range holds more than {max} stored bars; narrow it")));
+        }
+        let report = detect_gaps(&bars, base, calendar, session, window.range).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(GapResult { instrument, base, session, window, report })
+    }
+}
