@@ -13,8 +13,11 @@ use tradeassist_service::Limits;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Storage backend: `sqlite` (embedded default) or `postgres`.
+    pub store: StoreKind,
     /// SQLite database file.
     pub db: PathBuf,
+    pub postgres: PostgresConfig,
     /// Address the server listens on.
     pub listen: SocketAddr,
     pub limits: LimitsConfig,
@@ -22,7 +25,45 @@ pub struct Config {
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 3] = ["db", "listen", "limits"];
+const ENV_KEYS: [&str; 5] = ["store", "db", "postgres", "listen", "limits"];
+
+/// Which store the binary uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection of the PostgreSQL backend.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Connection URL, e.g. `postgres://user:secret@db:5432/market` (a secret: never logged).
+    pub url: String,
+    /// Schema holding the tables (created when missing).
+    pub schema: String,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig").field("url", &redact_url(&self.url)).field("schema", &self.schema).finish()
+    }
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +80,12 @@ impl Default for Config {
     fn default() -> Self {
         let limits = Limits::default();
         Config {
+            store: StoreKind::Sqlite,
             db: default_db_path(),
+            postgres: PostgresConfig {
+                url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+                schema: "tradeassist".into(),
+            },
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             limits: LimitsConfig {
                 max_symbols: limits.max_symbols,
@@ -80,7 +126,11 @@ impl Config {
             None => fig = fig.merge(Toml::file("tradeassist.toml")),
         }
         let env = Env::prefixed("TRADEASSIST_").split("__").filter(|key| {
-            let top = key.as_str().split('.').next().unwrap_or_default();
+            // Depending on figment's order of operations the key may still carry the prefix
+            // or the `__` separator; normalise both before comparing.
+            let k = key.as_str().to_ascii_lowercase();
+            let k = k.strip_prefix("tradeassist_").unwrap_or(&k);
+            let top = k.split(['.', '_']).next().unwrap_or_default();
             ENV_KEYS.contains(&top)
         });
         fig.merge(env).extract()
@@ -105,6 +155,23 @@ mod tests {
             assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn postgres_selection_and_secret_redaction() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TRADEASSIST_STORE", "postgres");
+            jail.set_env("TRADEASSIST_POSTGRES__URL", "postgres://app:hunter2@db:5432/market");
+            let c = Config::load(None)?;
+            assert_eq!(c.store, StoreKind::Postgres);
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("app:***@db:5432/market"), "{shown}");
+            jail.set_env("TRADEASSIST_STORE", "mysql");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Command-line interface of the `tradeassist` binary.
 
+mod maintain;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,11 +12,12 @@ use clap::{Args, Parser, Subcommand};
 use tradeassist_model::{AssetClass, RangeSpec, Resolution};
 use tradeassist_providers::file::{CsvOptions, Field};
 use tradeassist_service::{ImportFile, Service, now, parse_resolution, parse_session, parse_symbols};
-use tradeassist_store::InstrumentFilter;
+use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
+use tradeassist_store::{InstrumentFilter, Maintenance, Store};
 
 use crate::api::{self, dto::FetchRequestDto};
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::output::{self, Format};
 
 /// TradeAssist Historical Data: store, derive and serve OHLCV bars.
@@ -43,6 +46,8 @@ pub enum Command {
     Instruments(InstrumentsArgs),
     /// Report gaps of a stored series against the trading calendar.
     Gaps(GapsArgs),
+    /// Database maintenance: statistics, vacuum, retention, Parquet archive and restore, plans.
+    Maintain(maintain::MaintainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -192,11 +197,47 @@ impl Cli {
     }
 }
 
+/// The configured backend, concrete so maintenance can reach backend-specific operations.
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Backend {
+    pub async fn open(config: &Config) -> Result<Backend> {
+        Ok(match config.store {
+            StoreKind::Sqlite => Backend::Sqlite(
+                SqliteStore::open(&config.db)
+                    .await
+                    .with_context(|| format!("cannot open database {}", config.db.display()))?,
+            ),
+            StoreKind::Postgres => Backend::Postgres(
+                PostgresStore::connect(&config.postgres.url, &config.postgres.schema).await.with_context(|| {
+                    format!("cannot connect to PostgreSQL at {}", crate::config::redact_url(&config.postgres.url))
+                })?,
+            ),
+        })
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite(s) => Arc::new(s.clone()),
+            Backend::Postgres(p) => Arc::new(p.clone()),
+        }
+    }
+
+    pub fn maintenance(&self) -> &dyn Maintenance {
+        match self {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(p) => p,
+        }
+    }
+}
+
 async fn open_service(config: &Config) -> Result<Service> {
-    let store = SqliteStore::open(&config.db)
-        .await
-        .with_context(|| format!("cannot open database {}", config.db.display()))?;
-    Ok(Service::new(Arc::new(store), config.limits.service_limits()))
+    let backend = Backend::open(config).await?;
+    Ok(Service::new(backend.store(), config.limits.service_limits()))
 }
 
 /// Run a parsed command line.
@@ -208,6 +249,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query(config, args).await,
         Command::Instruments(args) => instruments(config, args).await,
         Command::Gaps(args) => gaps(config, args).await,
+        Command::Maintain(args) => maintain::run(config, args).await,
     }
 }
 
