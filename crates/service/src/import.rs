@@ -72,7 +72,12 @@ impl Service {
                 }
             }
         }
+        // Live subscribers see the new bars once they are stored.
+        let live = (!self.live.is_empty()).then(|| batch.series.clone());
         let stats = self.store.ingest(batch).await?;
+        for series in live.iter().flatten() {
+            self.live.publish(&series.symbol, series.resolution, &series.bars);
+        }
         report.bars_written = stats.bars_written;
         report.open_interest_written = stats.open_interest_written;
         report.instruments_created = stats.instruments_created;

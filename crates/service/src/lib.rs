@@ -26,6 +26,7 @@ mod error;
 mod fetch;
 mod gaps;
 mod import;
+mod live;
 mod queries;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use fetch::{
     parse_resolution, parse_session, parse_symbols,
 };
 pub use gaps::GapResult;
+pub use live::{LiveUpdate, Subscription};
 pub use import::{ImportFile, ImportReport};
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
@@ -61,6 +63,7 @@ impl Default for Limits {
 pub struct Service {
     store: Arc<dyn Store>,
     limits: Limits,
+    live: Arc<live::LiveHub>,
 }
 
 /// An instrument with the extent of its stored series.
@@ -72,7 +75,7 @@ pub struct InstrumentInfo {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
-        Service { store, limits }
+        Service { store, limits, live: Arc::default() }
     }
 
     pub fn limits(&self) -> Limits {
