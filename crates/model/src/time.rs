@@ -234,8 +234,13 @@ impl RangeSpec {
                     start: s.parse()?,
                     end: end.map(str::parse).transpose()?,
                 };
-                // Check ordering once, independent of timezone, so bad input fails early.
-                spec.window(chrono_tz::UTC, Resolution::Minute, now)?;
+                // Check ordering once, independent of timezone, so bad input fails early; the
+                // message names the bounds as the user wrote them.
+                spec.window(chrono_tz::UTC, Resolution::Minute, now)
+                    .map_err(|_| TimeRangeError::EndBeforeStart {
+                        start: s.trim().to_string(),
+                        end: end.map_or_else(|| "now".to_string(), |e| e.trim().to_string()),
+                    })?;
                 Ok(spec)
             }
             (None, None) => Err(TimeRangeError::MissingStart),
