@@ -193,7 +193,8 @@ pub enum RangeSpec {
     },
     Preset {
         preset: Preset,
-        as_of: i64,
+        /// `None`: the request's `now`.
+        as_of: Option<TimeBound>,
     },
 }
 
@@ -218,17 +219,10 @@ impl RangeSpec {
         match (preset, start) {
             (Some(_), Some(_)) => Err(TimeRangeError::PresetAndBounds),
             (Some(_), None) if end.is_some() => Err(TimeRangeError::PresetAndBounds),
-            (Some(p), None) => {
-                let as_of = match as_of {
-                    None => now,
-                    Some(TimeBound::Instant(t)) => t,
-                    Some(TimeBound::Date(d)) => date_key(d.succ_opt().unwrap_or(d)) - 1,
-                };
-                Ok(RangeSpec::Preset {
-                    preset: p.parse()?,
-                    as_of,
-                })
-            }
+            (Some(p), None) => Ok(RangeSpec::Preset {
+                preset: p.parse()?,
+                as_of,
+            }),
             (None, Some(s)) => {
                 let spec = RangeSpec::Absolute {
                     start: s.parse()?,
@@ -254,20 +248,39 @@ impl RangeSpec {
         resolution: Resolution,
         now: i64,
     ) -> Result<SeriesWindow, TimeRangeError> {
+        let (start, end) = self.bounds(tz, now);
+        let s = start.resolve(tz, resolution, false);
+        let e = end.map_or(now + 1, |e| e.resolve(tz, resolution, true));
+        let last_bars = match self {
+            RangeSpec::Preset {
+                preset: Preset::LastBars(n),
+                ..
+            } => Some(*n),
+            _ => None,
+        };
+        Ok(SeriesWindow {
+            range: TimeRange::new(s, e)?,
+            last_bars,
+        })
+    }
+
+    /// The range as two bounds for a series in `tz`: presets become a start date and their
+    /// `as_of` (a date includes that whole day; an instant is inclusive). `None` ends at `now`.
+    pub fn bounds(&self, tz: Tz, now: i64) -> (TimeBound, Option<TimeBound>) {
         match *self {
-            RangeSpec::Absolute { start, end } => {
-                let s = start.resolve(tz, resolution, false);
-                let e = end.map_or(now + 1, |e| e.resolve(tz, resolution, true));
-                Ok(SeriesWindow {
-                    range: TimeRange::new(s, e)?,
-                    last_bars: None,
-                })
-            }
+            RangeSpec::Absolute { start, end } => (start, end),
             RangeSpec::Preset { preset, as_of } => {
-                let end = as_of + 1;
-                let local = tz.timestamp_opt(as_of, 0).single().map(|t| t.date_naive());
-                let local =
-                    local.unwrap_or_else(|| NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"));
+                let local_date = |ts: i64| {
+                    tz.timestamp_opt(ts, 0).single().map_or_else(
+                        || NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"),
+                        |t| t.date_naive(),
+                    )
+                };
+                let (local, end) = match as_of {
+                    Some(TimeBound::Date(d)) => (d, TimeBound::Date(d)),
+                    Some(TimeBound::Instant(t)) => (local_date(t), TimeBound::Instant(t + 1)),
+                    None => (local_date(now), TimeBound::Instant(now + 1)),
+                };
                 let start_date = match preset {
                     Preset::YearToDate => NaiveDate::from_ymd_opt(local.year(), 1, 1),
                     // `last_1_days` is today: N calendar days including the as-of day.
@@ -275,20 +288,10 @@ impl RangeSpec {
                         local.checked_sub_days(chrono::Days::new(u64::from(n - 1)))
                     }
                     Preset::LastMonths(n) => local.checked_sub_months(Months::new(n)),
-                    Preset::LastBars(_) => {
-                        Some(NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid"))
-                    }
+                    Preset::LastBars(_) => NaiveDate::from_ymd_opt(1900, 1, 1),
                 }
                 .unwrap_or(NaiveDate::MIN);
-                let start = TimeBound::Date(start_date).resolve(tz, resolution, false);
-                let last_bars = match preset {
-                    Preset::LastBars(n) => Some(n),
-                    _ => None,
-                };
-                Ok(SeriesWindow {
-                    range: TimeRange::new(start, end)?,
-                    last_bars,
-                })
+                (TimeBound::Date(start_date), Some(end))
             }
         }
     }

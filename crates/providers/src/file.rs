@@ -59,7 +59,15 @@ impl Field {
     /// Header names recognised for this field (lower case); the first is the canonical name.
     fn aliases(self) -> &'static [&'static str] {
         match self {
-            Field::Ts => &["ts", "ts_utc", "time", "time_utc", "timestamp", "datetime", "date"],
+            Field::Ts => &[
+                "ts",
+                "ts_utc",
+                "time",
+                "time_utc",
+                "timestamp",
+                "datetime",
+                "date",
+            ],
             Field::Symbol => &["symbol", "ticker"],
             Field::Open => &["open", "o"],
             Field::High => &["high", "h"],
@@ -131,7 +139,11 @@ pub enum ImportError {
 fn summarize(errors: &[RowError]) -> String {
     let shown: Vec<String> = errors.iter().take(10).map(ToString::to_string).collect();
     let more = errors.len().saturating_sub(10);
-    if more > 0 { format!("{}; and {more} more", shown.join("; ")) } else { shown.join("; ") }
+    if more > 0 {
+        format!("{}; and {more} more", shown.join("; "))
+    } else {
+        shown.join("; ")
+    }
 }
 
 /// Bars of one instrument at one resolution, ascending by time, no duplicates.
@@ -203,7 +215,9 @@ fn parse_stamp(s: &str) -> Result<Stamp, String> {
         };
         return Ok(Stamp::Instant(secs));
     }
-    Err(format!("unparseable time `{t}` (expected RFC 3339, epoch seconds/ms/us/ns, or YYYY-MM-DD)"))
+    Err(format!(
+        "unparseable time `{t}` (expected RFC 3339, epoch seconds/ms/us/ns, or YYYY-MM-DD)"
+    ))
 }
 
 fn parse_num(field: Field, s: &str) -> Result<Option<f64>, String> {
@@ -229,13 +243,22 @@ struct Row {
 }
 
 /// Resolve header positions: explicit overrides first, then aliases.
-fn map_columns(headers: &csv::StringRecord, opts: &CsvOptions) -> Result<BTreeMap<Field, usize>, ImportError> {
-    let lower: Vec<String> = headers.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+fn map_columns(
+    headers: &csv::StringRecord,
+    opts: &CsvOptions,
+) -> Result<BTreeMap<Field, usize>, ImportError> {
+    let lower: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
     let mut map = BTreeMap::new();
     for (field, header) in &opts.columns {
         let want = header.trim().to_ascii_lowercase();
         let idx = lower.iter().position(|h| *h == want).ok_or_else(|| {
-            ImportError::Header(format!("column `{header}` (for {}) is not in the header", field.name()))
+            ImportError::Header(format!(
+                "column `{header}` (for {}) is not in the header",
+                field.name()
+            ))
         })?;
         map.insert(*field, idx);
     }
@@ -243,17 +266,26 @@ fn map_columns(headers: &csv::StringRecord, opts: &CsvOptions) -> Result<BTreeMa
         if map.contains_key(&field) {
             continue;
         }
-        if let Some(idx) = field.aliases().iter().find_map(|a| lower.iter().position(|h| h == a)) {
-            if !map.values().any(|v| *v == idx) {
-                map.insert(field, idx);
-            }
+        if let Some(idx) = field
+            .aliases()
+            .iter()
+            .find_map(|a| lower.iter().position(|h| h == a))
+            && !map.values().any(|v| *v == idx)
+        {
+            map.insert(field, idx);
         }
     }
-    let missing: Vec<&str> = [Field::Ts, Field::Open, Field::High, Field::Low, Field::Close]
-        .into_iter()
-        .filter(|f| !map.contains_key(f))
-        .map(Field::name)
-        .collect();
+    let missing: Vec<&str> = [
+        Field::Ts,
+        Field::Open,
+        Field::High,
+        Field::Low,
+        Field::Close,
+    ]
+    .into_iter()
+    .filter(|f| !map.contains_key(f))
+    .map(Field::name)
+    .collect();
     if !missing.is_empty() {
         return Err(ImportError::Header(format!(
             "missing column(s) {} (header: {})",
@@ -262,7 +294,9 @@ fn map_columns(headers: &csv::StringRecord, opts: &CsvOptions) -> Result<BTreeMa
         )));
     }
     if !map.contains_key(&Field::Symbol) && opts.symbol.is_none() {
-        return Err(ImportError::Header("the file has no symbol column; pass --symbol".into()));
+        return Err(ImportError::Header(
+            "the file has no symbol column; pass --symbol".into(),
+        ));
     }
     Ok(map)
 }
@@ -274,8 +308,17 @@ fn instrument_for(
     opts: &CsvOptions,
     reference: NaiveDate,
 ) -> Result<NewInstrument, String> {
-    let cell = |f: Field| map.get(&f).and_then(|i| rec.get(*i)).map(str::trim).filter(|s| !s.is_empty());
-    let raw_symbol = opts.symbol.as_deref().or_else(|| cell(Field::Symbol)).ok_or("empty symbol")?;
+    let cell = |f: Field| {
+        map.get(&f)
+            .and_then(|i| rec.get(*i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let raw_symbol = opts
+        .symbol
+        .as_deref()
+        .or_else(|| cell(Field::Symbol))
+        .ok_or("empty symbol")?;
     let symbol = normalize_symbol(raw_symbol).map_err(|e| e.to_string())?;
     let contract_month = cell(Field::ContractMonth);
     let class = opts
@@ -288,11 +331,17 @@ fn instrument_for(
     }
     let date = |f: Field| {
         cell(f)
-            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{} `{s}` is not a date", f.name())))
+            .map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| format!("{} `{s}` is not a date", f.name()))
+            })
             .transpose()
     };
     let (root, month) = match contract_month {
-        Some(m) => (symbol, m.parse::<ContractMonth>().map_err(|e| e.to_string())?),
+        Some(m) => (
+            symbol,
+            m.parse::<ContractMonth>().map_err(|e| e.to_string())?,
+        ),
         None => {
             let c = ContractSymbol::parse(&symbol, reference).map_err(|e| e.to_string())?;
             (c.root().to_string(), c.month())
@@ -318,13 +367,17 @@ fn parse_row(
     let stamp = parse_stamp(cell(Field::Ts))?;
     let day = match stamp {
         Stamp::Date(d) => d,
-        Stamp::Instant(ts) => DateTime::from_timestamp(ts, 0).ok_or("time out of range")?.date_naive(),
+        Stamp::Instant(ts) => DateTime::from_timestamp(ts, 0)
+            .ok_or("time out of range")?
+            .date_naive(),
     };
     let def = instrument_for(map, rec, opts, day)?;
     let key = def.symbol.clone();
     match instruments.get(&key) {
         Some(existing) if existing.contract != def.contract => {
-            return Err(format!("{key}: contract details differ from an earlier row"));
+            return Err(format!(
+                "{key}: contract details differ from an earlier row"
+            ));
         }
         Some(_) => {}
         None => {
@@ -340,20 +393,43 @@ fn parse_row(
     let vwap = parse_num(Field::Vwap, cell(Field::Vwap))?;
     let trade_count = match cell(Field::TradeCount).trim() {
         "" => None,
-        t => Some(t.parse::<u64>().map_err(|_| format!("trade_count `{t}` is not a whole number"))?),
+        t => Some(
+            t.parse::<u64>()
+                .map_err(|_| format!("trade_count `{t}` is not a whole number"))?,
+        ),
     };
     let prices = match (o, h, l, c) {
         (Some(o), Some(h), Some(l), Some(c)) => Some([o, h, l, c, v.unwrap_or(0.0)]),
         (None, None, None, None) if open_interest.is_some() && v.is_none() => None,
-        _ => return Err("open, high, low and close must all be present (or all empty with an open interest)".into()),
+        _ => return Err(
+            "open, high, low and close must all be present (or all empty with an open interest)"
+                .into(),
+        ),
     };
-    Ok(Row { line, key, stamp, prices, open_interest, trade_count, vwap })
+    Ok(Row {
+        line,
+        key,
+        stamp,
+        prices,
+        open_interest,
+        trade_count,
+        vwap,
+    })
 }
+
+/// Bars by time and open-interest-only readings by time, of one instrument.
+type SeriesRows = (BTreeMap<i64, Bar>, BTreeMap<i64, f64>);
 
 /// Parse and validate a whole CSV file.
 pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, ImportError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
-    let headers = rdr.headers().map_err(|e| ImportError::Header(e.to_string()))?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
     let map = map_columns(&headers, opts)?;
     let mut instruments = BTreeMap::new();
     let mut rows = Vec::new();
@@ -368,9 +444,14 @@ pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, Imp
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
                 match e.kind() {
-                    csv::ErrorKind::Io(_) => return Err(ImportError::Io(std::io::Error::other(e.to_string()))),
+                    csv::ErrorKind::Io(_) => {
+                        return Err(ImportError::Io(std::io::Error::other(e.to_string())));
+                    }
                     _ => {
-                        invalid.push(RowError { line, message: e.to_string() });
+                        invalid.push(RowError {
+                            line,
+                            message: e.to_string(),
+                        });
                         rows_read += 1;
                         continue;
                     }
@@ -383,7 +464,10 @@ pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, Imp
         rows_read += 1;
         let line = rec.position().map_or(line, |p| p.line());
         if rec.len() != headers.len() {
-            invalid.push(RowError { line, message: format!("{} fields, header has {}", rec.len(), headers.len()) });
+            invalid.push(RowError {
+                line,
+                message: format!("{} fields, header has {}", rec.len(), headers.len()),
+            });
             continue;
         }
         match parse_row(&map, &rec, line, opts, &mut instruments) {
@@ -395,25 +479,40 @@ pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, Imp
         return Err(ImportError::Empty);
     }
     let resolution = opts.resolution.unwrap_or_else(|| infer_resolution(&rows));
-    let mut series: BTreeMap<String, (BTreeMap<i64, Bar>, BTreeMap<i64, f64>)> = BTreeMap::new();
+    let mut series: BTreeMap<String, SeriesRows> = BTreeMap::new();
     let mut duplicates = 0;
     for row in rows {
         let ts = match (row.stamp, resolution) {
             (Stamp::Date(d), Resolution::Day) => date_key(d),
             (Stamp::Date(_), Resolution::Minute) => {
-                invalid.push(RowError { line: row.line, message: "a date without time in a 1-minute file".into() });
+                invalid.push(RowError {
+                    line: row.line,
+                    message: "a date without time in a 1-minute file".into(),
+                });
                 continue;
             }
             (Stamp::Instant(ts), res) if ts.rem_euclid(res.seconds()) != 0 => {
-                let unit = if res == Resolution::Day { "a day (00:00 UTC)" } else { "a minute" };
-                invalid.push(RowError { line: row.line, message: format!("time {ts} is not on {unit} boundary") });
+                let unit = if res == Resolution::Day {
+                    "a day (00:00 UTC)"
+                } else {
+                    "a minute"
+                };
+                invalid.push(RowError {
+                    line: row.line,
+                    message: format!("time {ts} is not on {unit} boundary"),
+                });
                 continue;
             }
             (Stamp::Instant(ts), _) => ts,
         };
         let entry = series.entry(row.key).or_default();
         let Some([o, h, l, c, v]) = row.prices else {
-            duplicates += u64::from(entry.1.insert(ts, row.open_interest.unwrap_or(0.0)).is_some());
+            duplicates += u64::from(
+                entry
+                    .1
+                    .insert(ts, row.open_interest.unwrap_or(0.0))
+                    .is_some(),
+            );
             continue;
         };
         let bar = Bar::new(ts, o, h, l, c, v)
@@ -422,7 +521,10 @@ pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, Imp
             .map(|b| b.with_trade_count(row.trade_count));
         match bar {
             Ok(bar) => duplicates += u64::from(entry.0.insert(ts, bar).is_some()),
-            Err(e) => invalid.push(RowError { line: row.line, message: e.to_string() }),
+            Err(e) => invalid.push(RowError {
+                line: row.line,
+                message: e.to_string(),
+            }),
         }
     }
     if !invalid.is_empty() && !opts.skip_invalid {
@@ -434,13 +536,20 @@ pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, Imp
         .into_iter()
         .filter(|(_, (bars, oi))| !bars.is_empty() || !oi.is_empty())
         .map(|(key, (bars, oi))| ImportedSeries {
-            instrument: instruments.remove(&key).expect("every row registered its instrument"),
+            instrument: instruments
+                .remove(&key)
+                .expect("every row registered its instrument"),
             resolution,
             bars: bars.into_values().collect(),
             open_interest: oi.into_iter().collect(),
         })
         .collect();
-    Ok(ParsedFile { series, rows_read, invalid, duplicates })
+    Ok(ParsedFile {
+        series,
+        rows_read,
+        invalid,
+        duplicates,
+    })
 }
 
 /// Dates, or instants all at 00:00 UTC, mean a daily file; anything else is 1-minute.
@@ -449,7 +558,11 @@ fn infer_resolution(rows: &[Row]) -> Resolution {
         Stamp::Date(_) => true,
         Stamp::Instant(ts) => ts.rem_euclid(86_400) == 0,
     });
-    if daily && !rows.is_empty() { Resolution::Day } else { Resolution::Minute }
+    if daily && !rows.is_empty() {
+        Resolution::Day
+    } else {
+        Resolution::Minute
+    }
 }
 
 #[cfg(test)]
@@ -476,7 +589,14 @@ mod tests {
     #[test]
     fn epoch_units_are_told_apart() {
         let rows = "ts,open,high,low,close,volume\n1381152600,1,1,1,1,1\n1381152660000,1,1,1,1,1\n1381152720000000000,1,1,1,1,1\n";
-        let p = parse(rows, &CsvOptions { symbol: Some("spy".into()), ..Default::default() }).unwrap();
+        let p = parse(
+            rows,
+            &CsvOptions {
+                symbol: Some("spy".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let ts: Vec<i64> = p.series[0].bars.iter().map(Bar::ts).collect();
         assert_eq!(ts, vec![1_381_152_600, 1_381_152_660, 1_381_152_720]);
         assert_eq!(p.series[0].resolution, Resolution::Minute);
@@ -489,10 +609,22 @@ mod tests {
                     2013-10-07T13:31:00Z,SPY,1,0.5,2,1.5,100\n\
                     2013-10-07T13:32:00Z,SPY,x,2,0.5,1.5,100\n\
                     yesterday,SPY,1,2,0.5,1.5,100\n";
-        let Err(ImportError::InvalidRows(errs)) = parse(rows, &CsvOptions::default()) else { panic!("accepted") };
-        assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+        let Err(ImportError::InvalidRows(errs)) = parse(rows, &CsvOptions::default()) else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            errs.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
         assert!(errs[0].message.contains("below low"), "{}", errs[0]);
-        let skip = parse(rows, &CsvOptions { skip_invalid: true, ..Default::default() }).unwrap();
+        let skip = parse(
+            rows,
+            &CsvOptions {
+                skip_invalid: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(skip.bar_count(), 1);
         assert_eq!(skip.invalid.len(), 3);
     }
@@ -502,12 +634,19 @@ mod tests {
         let rows = "time_utc,contract_month,expiry,open,high,low,close,volume,open_interest\n\
                     2013-10-06T00:00:00Z,201312,2013-12-20,1676.75,1678.25,1673.25,1676.5,21573,2691941\n\
                     2013-10-06T00:00:00Z,201406,2014-06-20,,,,,,967\n";
-        let opts = CsvOptions { symbol: Some("ES".into()), asset_class: Some(AssetClass::Future), ..Default::default() };
+        let opts = CsvOptions {
+            symbol: Some("ES".into()),
+            asset_class: Some(AssetClass::Future),
+            ..Default::default()
+        };
         let p = parse(rows, &opts).unwrap();
         let by = |s: &str| p.series.iter().find(|x| x.instrument.symbol == s).unwrap();
         let z = by("ESZ13");
         assert_eq!(z.instrument.symbol, "ESZ13");
-        assert_eq!(z.instrument.contract.as_ref().unwrap().last_trade_date, NaiveDate::from_ymd_opt(2013, 12, 20));
+        assert_eq!(
+            z.instrument.contract.as_ref().unwrap().last_trade_date,
+            NaiveDate::from_ymd_opt(2013, 12, 20)
+        );
         assert_eq!(z.bars[0].open_interest(), Some(2_691_941.0));
         assert_eq!(z.resolution, Resolution::Day);
         let m = by("ESM14");
@@ -517,23 +656,37 @@ mod tests {
 
     #[test]
     fn contract_symbols_in_the_symbol_column() {
-        let rows = "ts,symbol,open,high,low,close,volume\n2013-10-07T13:30:00Z,ESZ3,1,2,0.5,1.5,100\n";
-        let opts = CsvOptions { asset_class: Some(AssetClass::Future), ..Default::default() };
+        let rows =
+            "ts,symbol,open,high,low,close,volume\n2013-10-07T13:30:00Z,ESZ3,1,2,0.5,1.5,100\n";
+        let opts = CsvOptions {
+            asset_class: Some(AssetClass::Future),
+            ..Default::default()
+        };
         let p = parse(rows, &opts).unwrap();
         assert_eq!(p.series[0].instrument.symbol, "ESZ13");
     }
 
     #[test]
     fn header_problems() {
-        assert!(matches!(parse("ts,open,high\n1,2,3\n", &CsvOptions::default()), Err(ImportError::Header(_))));
+        assert!(matches!(
+            parse("ts,open,high\n1,2,3\n", &CsvOptions::default()),
+            Err(ImportError::Header(_))
+        ));
         assert!(matches!(
             parse("ts,open,high,low,close\n1,2,3,1,2\n", &CsvOptions::default()),
             Err(ImportError::Header(m)) if m.contains("--symbol")
         ));
-        let opts = CsvOptions { columns: vec![(Field::Close, "Last".into())], symbol: Some("X".into()), ..Default::default() };
+        let opts = CsvOptions {
+            columns: vec![(Field::Close, "Last".into())],
+            symbol: Some("X".into()),
+            ..Default::default()
+        };
         let p = parse("time,open,high,low,last\n2013-01-02,1,2,0.5,1.5\n", &opts).unwrap();
         assert_eq!(p.series[0].bars[0].close(), 1.5);
-        assert!(matches!(parse("ts,open,high,low,close,volume\n", &CsvOptions::default()), Err(ImportError::Empty | ImportError::Header(_))));
+        assert!(matches!(
+            parse("ts,open,high,low,close,volume\n", &CsvOptions::default()),
+            Err(ImportError::Empty | ImportError::Header(_))
+        ));
     }
 
     #[test]
@@ -547,16 +700,24 @@ mod tests {
     #[test]
     fn off_boundary_minute_is_invalid() {
         let rows = "ts,symbol,open,high,low,close\n2013-10-07T13:30:30Z,SPY,1,1,1,1\n";
-        assert!(matches!(parse(rows, &CsvOptions::default()), Err(ImportError::InvalidRows(_))));
+        assert!(matches!(
+            parse(rows, &CsvOptions::default()),
+            Err(ImportError::InvalidRows(_))
+        ));
     }
 
     #[test]
     fn gzip_is_detected_by_magic() {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(b"date,symbol,open,high,low,close\n2013-01-02,A,1,1,1,1\n").unwrap();
+        gz.write_all(b"date,symbol,open,high,low,close\n2013-01-02,A,1,1,1,1\n")
+            .unwrap();
         let bytes = gz.finish().unwrap();
-        let p = parse_csv(maybe_gunzip(std::io::Cursor::new(bytes)).unwrap(), &CsvOptions::default()).unwrap();
+        let p = parse_csv(
+            maybe_gunzip(std::io::Cursor::new(bytes)).unwrap(),
+            &CsvOptions::default(),
+        )
+        .unwrap();
         assert_eq!(p.bar_count(), 1);
     }
 }

@@ -47,7 +47,10 @@ pub struct PostgresConfig {
 
 impl std::fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresConfig").field("url", &redact_url(&self.url)).field("schema", &self.schema).finish()
+        f.debug_struct("PostgresConfig")
+            .field("url", &redact_url(&self.url))
+            .field("schema", &self.schema)
+            .finish()
     }
 }
 
@@ -109,17 +112,23 @@ impl LimitsConfig {
 
 /// `$XDG_DATA_HOME/tradeassist/tradeassist.db` (or `./tradeassist.db` without a data dir).
 pub fn default_db_path() -> PathBuf {
-    dirs::data_dir().map_or_else(|| PathBuf::from("tradeassist.db"), |d| d.join("tradeassist").join("tradeassist.db"))
+    dirs::data_dir().map_or_else(
+        || PathBuf::from("tradeassist.db"),
+        |d| d.join("tradeassist").join("tradeassist.db"),
+    )
 }
 
 impl Config {
     /// Load defaults, then `file` (or `./tradeassist.toml` when present), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
                 if !path.exists() {
-                    return Err(figment::Error::from(format!("config file {} does not exist", path.display())));
+                    return Err(Box::new(figment::Error::from(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    ))));
                 }
                 fig = fig.merge(Toml::file(path));
             }
@@ -133,22 +142,27 @@ impl Config {
             let top = k.split(['.', '_']).next().unwrap_or_default();
             ENV_KEYS.contains(&top)
         });
-        fig.merge(env).extract()
+        fig.merge(env).extract().map_err(Box::new)
     }
 }
 
 #[cfg(test)]
+// figment::Jail fixes its closures' error type to figment::Error.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn file_then_environment_override_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("custom.toml", "listen = \"127.0.0.1:9999\"\n[limits]\nmax_symbols = 3\n")?;
+            jail.create_file(
+                "custom.toml",
+                "listen = \"127.0.0.1:9999\"\n[limits]\nmax_symbols = 3\n",
+            )?;
             jail.set_env("TRADEASSIST_DB", "/tmp/x.db");
             jail.set_env("TRADEASSIST_LOG", "debug"); // not a config key: ignored
             jail.set_env("TRADEASSIST_LIMITS__MAX_BARS_PER_RESPONSE", "77");
-            let c = Config::load(Some(Path::new("custom.toml")))?;
+            let c = Config::load(Some(Path::new("custom.toml"))).map_err(|e| *e)?;
             assert_eq!(c.listen.port(), 9999);
             assert_eq!(c.limits.max_symbols, 3);
             assert_eq!(c.limits.max_bars_per_response, 77);
@@ -161,8 +175,11 @@ mod tests {
     fn postgres_selection_and_secret_redaction() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TRADEASSIST_STORE", "postgres");
-            jail.set_env("TRADEASSIST_POSTGRES__URL", "postgres://app:hunter2@db:5432/market");
-            let c = Config::load(None)?;
+            jail.set_env(
+                "TRADEASSIST_POSTGRES__URL",
+                "postgres://app:hunter2@db:5432/market",
+            );
+            let c = Config::load(None).map_err(|e| *e)?;
             assert_eq!(c.store, StoreKind::Postgres);
             let shown = format!("{c:?}");
             assert!(!shown.contains("hunter2"), "{shown}");

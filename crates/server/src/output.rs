@@ -23,7 +23,11 @@ fn num(v: Option<f64>) -> String {
 /// the result holds more than one symbol; `detail` appends `date,vwap,complete`.
 pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io::Result<()> {
     let multi = result.series.len() > 1;
-    let with_oi = result.series.iter().flat_map(|s| &s.bars).any(|b| b.open_interest.is_some());
+    let with_oi = result
+        .series
+        .iter()
+        .flat_map(|s| &s.bars)
+        .any(|b| b.open_interest.is_some());
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["ts", "open", "high", "low", "close", "volume"];
     if multi {
@@ -54,7 +58,11 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
                 rec.push(num(b.open_interest));
             }
             if detail {
-                rec.extend([b.date.map(|d| d.to_string()).unwrap_or_default(), num(b.vwap), b.complete.to_string()]);
+                rec.extend([
+                    b.date.map(|d| d.to_string()).unwrap_or_default(),
+                    num(b.vwap),
+                    b.complete.to_string(),
+                ]);
             }
             w.write_record(&rec)?;
         }
@@ -78,7 +86,13 @@ pub fn write_ndjson(out: &mut impl Write, result: &FetchResult) -> io::Result<()
     }
     for s in &result.series {
         for b in &s.bars {
-            serde_json::to_writer(&mut *out, &Line { symbol: &s.instrument.symbol, bar: BarDto::from(b) })?;
+            serde_json::to_writer(
+                &mut *out,
+                &Line {
+                    symbol: &s.instrument.symbol,
+                    bar: BarDto::from(b),
+                },
+            )?;
             writeln!(out)?;
         }
     }
@@ -94,4 +108,3 @@ pub fn write_gaps_csv(out: &mut impl Write, gaps: &GapResult) -> io::Result<()> 
     }
     w.flush()
 }
-

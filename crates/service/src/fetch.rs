@@ -373,7 +373,7 @@ pub(crate) fn trading_day_window(
     now: i64,
 ) -> Result<SeriesWindow, ServiceError> {
     let mut window = range.window(tz, base, now).map_err(|e| ServiceError::invalid("end", e.to_string()))?;
-    let RangeSpec::Absolute { start, end } = *range else { return Ok(window) };
+    let (start, end) = range.bounds(tz, now);
     if base != Resolution::Minute {
         return Ok(window);
     }

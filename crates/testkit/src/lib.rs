@@ -7,8 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tradeassist_service::{Limits, Service};
+use tradeassist_service::Service;
 use tradeassist_store::sqlite::SqliteStore;
+
+/// Request limits of the service, re-exported for [`AppOptions`].
+pub use tradeassist_service::Limits;
 
 /// A running server over a temporary database.
 pub struct TestApp {
@@ -17,6 +20,23 @@ pub struct TestApp {
     pub service: Service,
     pub db_path: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// URL of a REST endpoint, `path` relative to `/api/v1/historical-data/`
+    /// (e.g. `"fetch"`, `"instruments?search=AA"`).
+    pub fn api(&self, path: &str) -> String {
+        format!(
+            "{}/api/v1/historical-data/{}",
+            self.url,
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// URL of any path of the server (e.g. `"/health/live"`).
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
 }
 
 /// Options of [`spawn_app_with`].
@@ -29,13 +49,21 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
-        AppOptions { demo: false, limits: Limits::default(), max_body_bytes: 64 * 1024 }
+        AppOptions {
+            demo: false,
+            limits: Limits::default(),
+            max_body_bytes: 64 * 1024,
+        }
     }
 }
 
 /// Spawn the app with the demo data loaded.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(AppOptions { demo: true, ..Default::default() }).await
+    spawn_app_with(AppOptions {
+        demo: true,
+        ..Default::default()
+    })
+    .await
 }
 
 /// Spawn the app with explicit options.
@@ -45,13 +73,22 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let store = SqliteStore::open(&db_path).await.expect("open store");
     let service = Service::new(Arc::new(store), options.limits);
     if options.demo {
-        tradeassist_server::demo::seed_if_empty(&service).await.expect("demo import");
+        tradeassist_server::demo::seed_if_empty(&service)
+            .await
+            .expect("demo import");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = tradeassist_server::api::router(service.clone(), options.max_body_bytes);
     tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
-    TestApp { url: format!("http://{addr}"), service, db_path, _dir: dir }
+    TestApp {
+        url: format!("http://{addr}"),
+        service,
+        db_path,
+        _dir: dir,
+    }
 }
 
 /// The repository's demo data folder (real Lean sample data with its NOTICE).

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use tradeassist_engine::{AggBar, FillKind, SessionFilter, VwapSource};
 use tradeassist_model::{DataSource, Instrument, SavedQuery, time::rfc3339};
-use tradeassist_service::{FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError};
+use tradeassist_service::{
+    FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError,
+};
 
 /// Wire name of a session filter.
 pub fn session_name(s: SessionFilter) -> &'static str {
@@ -389,8 +391,12 @@ pub struct SavedQueryDto {
 impl SavedQueryDto {
     /// Convert a stored query; its parameters were validated when saved.
     pub fn from_saved(q: &SavedQuery) -> Result<Self, ServiceError> {
-        let parameters = serde_json::from_str(&q.parameters_json)
-            .map_err(|e| ServiceError::invalid("parameters", format!("stored parameters of query {} are unreadable: {e}", q.id)))?;
+        let parameters = serde_json::from_str(&q.parameters_json).map_err(|e| {
+            ServiceError::invalid(
+                "parameters",
+                format!("stored parameters of query {} are unreadable: {e}", q.id),
+            )
+        })?;
         Ok(SavedQueryDto {
             id: q.id,
             name: q.name.clone(),
@@ -478,7 +484,11 @@ impl From<&GapResult> for GapReportDto {
                 .report
                 .gaps
                 .iter()
-                .map(|x| GapDto { start: rfc3339(x.start), end: rfc3339(x.end), missing: x.missing })
+                .map(|x| GapDto {
+                    start: rfc3339(x.start),
+                    end: rfc3339(x.end),
+                    missing: x.missing,
+                })
                 .collect(),
         }
     }

@@ -37,7 +37,12 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: json!({}) }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -56,7 +61,11 @@ impl IntoResponse for ApiError {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message, details: self.details },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                details: self.details,
+            },
         };
         (self.status, Json(body)).into_response()
     }
@@ -71,18 +80,30 @@ impl From<ServiceError> for ApiError {
                     .with_details(json!({ "field": field }))
             }
             ServiceError::UnknownSymbols(symbols) => {
-                ApiError::new(StatusCode::NOT_FOUND, "unknown_symbol", message).with_details(json!({ "symbols": symbols }))
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_symbol", message)
+                    .with_details(json!({ "symbols": symbols }))
             }
             ServiceError::NotFound(_) => ApiError::not_found(message),
             ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            ServiceError::TooLarge(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "result_too_large", message),
-            ServiceError::UnsupportedFrequency(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_frequency", message)
-            }
+            ServiceError::TooLarge(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "result_too_large",
+                message,
+            ),
+            ServiceError::UnsupportedFrequency(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported_frequency",
+                message,
+            ),
             ServiceError::Import { .. } => {
-                let rows: Vec<Value> =
-                    e.row_errors().iter().take(100).map(|r| json!({ "line": r.line, "message": r.message })).collect();
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", message).with_details(json!({ "rows": rows }))
+                let rows: Vec<Value> = e
+                    .row_errors()
+                    .iter()
+                    .take(100)
+                    .map(|r| json!({ "line": r.line, "message": r.message }))
+                    .collect();
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", message)
+                    .with_details(json!({ "rows": rows }))
             }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
@@ -95,7 +116,9 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         let (code, status) = match &r {
-            JsonRejection::JsonDataError(_) => ("invalid_request", StatusCode::UNPROCESSABLE_ENTITY),
+            JsonRejection::JsonDataError(_) => {
+                ("invalid_request", StatusCode::UNPROCESSABLE_ENTITY)
+            }
             JsonRejection::JsonSyntaxError(_) => ("malformed_json", StatusCode::BAD_REQUEST),
             JsonRejection::MissingJsonContentType(_) => ("unsupported_media_type", status),
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", status),

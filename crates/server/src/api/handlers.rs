@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use tradeassist_model::{AssetClass, NewSavedQuery, RangeSpec};
 use tradeassist_service::{
-    FetchResult, ServiceError, frequencies as known_frequencies, now, parse_resolution, parse_session, parse_symbols,
+    FetchResult, ServiceError, frequencies as known_frequencies, now, parse_resolution,
+    parse_session, parse_symbols,
 };
 use tradeassist_store::InstrumentFilter;
 
@@ -58,7 +59,9 @@ pub async fn frequencies() -> Json<FrequencyList> {
 #[utoipa::path(get, path = "/api/v1/historical-data/sources", tag = TAG, responses((status = 200, body = SourceList)))]
 pub async fn sources(State(state): State<AppState>) -> Result<Json<SourceList>, ApiError> {
     let sources = state.service.sources().await?;
-    Ok(Json(SourceList { data: sources.iter().map(SourceDto::from).collect() }))
+    Ok(Json(SourceList {
+        data: sources.iter().map(SourceDto::from).collect(),
+    }))
 }
 
 /// Search instruments.
@@ -78,11 +81,21 @@ pub async fn instruments(
     if let Some(limit) = q.limit
         && !(1..=1000).contains(&limit)
     {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "limit must be between 1 and 1000"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "limit must be between 1 and 1000",
+        ));
     }
-    let filter = InstrumentFilter { text: q.search.filter(|s| !s.trim().is_empty()), asset_class, limit: q.limit };
+    let filter = InstrumentFilter {
+        text: q.search.filter(|s| !s.trim().is_empty()),
+        asset_class,
+        limit: q.limit,
+    };
     let found = state.service.instruments(&filter).await?;
-    Ok(Json(InstrumentList { data: found.iter().map(InstrumentDto::from).collect() }))
+    Ok(Json(InstrumentList {
+        data: found.iter().map(InstrumentDto::from).collect(),
+    }))
 }
 
 /// One instrument with its stored series.
@@ -103,7 +116,11 @@ fn to_new(req: &SaveQueryRequest) -> Result<NewSavedQuery, ApiError> {
     req.parameters.validate(now())?;
     let parameters_json = serde_json::to_string(&req.parameters)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(NewSavedQuery { name: req.name.clone(), description: req.description.clone(), parameters_json })
+    Ok(NewSavedQuery {
+        name: req.name.clone(),
+        description: req.description.clone(),
+        parameters_json,
+    })
 }
 
 /// Save a query under a unique name.
@@ -115,13 +132,19 @@ pub async fn save_query(
     ApiJson(req): ApiJson<SaveQueryRequest>,
 ) -> Result<(StatusCode, Json<SavedQueryDto>), ApiError> {
     let saved = state.service.save_query(to_new(&req)?).await?;
-    Ok((StatusCode::CREATED, Json(SavedQueryDto::from_saved(&saved)?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(SavedQueryDto::from_saved(&saved)?),
+    ))
 }
 
 /// Load a saved query.
 #[utoipa::path(get, path = "/api/v1/historical-data/queries/load/{id}", tag = TAG, params(("id" = i64, Path)),
     responses((status = 200, body = SavedQueryDto), (status = 404, body = ErrorBody)))]
-pub async fn load_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<SavedQueryDto>, ApiError> {
+pub async fn load_query(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<SavedQueryDto>, ApiError> {
     let q = state.service.load_query(id).await?;
     Ok(Json(SavedQueryDto::from_saved(&q)?))
 }
@@ -134,7 +157,10 @@ pub async fn list_queries(
     ApiQuery(p): ApiQuery<QueryListParams>,
 ) -> Result<Json<SavedQueryList>, ApiError> {
     let list = state.service.list_queries(p.search.as_deref()).await?;
-    let data = list.iter().map(SavedQueryDto::from_saved).collect::<Result<_, _>>()?;
+    let data = list
+        .iter()
+        .map(SavedQueryDto::from_saved)
+        .collect::<Result<_, _>>()?;
     Ok(Json(SavedQueryList { data }))
 }
 
@@ -154,7 +180,10 @@ pub async fn update_query(
 /// Delete a saved query.
 #[utoipa::path(delete, path = "/api/v1/historical-data/queries/{id}", tag = TAG, params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+pub async fn delete_query(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
     state.service.delete_query(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -162,7 +191,10 @@ pub async fn delete_query(State(state): State<AppState>, ApiPath(id): ApiPath<i6
 /// Run a saved query now (records the run time).
 #[utoipa::path(post, path = "/api/v1/historical-data/queries/{id}/run", tag = TAG, params(("id" = i64, Path)),
     responses((status = 200, body = FetchResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn run_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<FetchResponse>, ApiError> {
+pub async fn run_query(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<FetchResponse>, ApiError> {
     let saved = SavedQueryDto::from_saved(&state.service.load_query(id).await?)?;
     let request = saved.parameters.validate(now())?;
     let result = state.service.fetch(&request).await?;
@@ -174,21 +206,30 @@ pub async fn run_query(State(state): State<AppState>, ApiPath(id): ApiPath<i64>)
 #[utoipa::path(get, path = "/api/v1/historical-data/gaps", tag = TAG, params(GapQuery),
     responses((status = 200, body = GapReportDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-pub async fn gaps(State(state): State<AppState>, ApiQuery(q): ApiQuery<GapQuery>) -> Result<Json<GapReportDto>, ApiError> {
+pub async fn gaps(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<GapQuery>,
+) -> Result<Json<GapReportDto>, ApiError> {
     let now = now();
     let symbol = parse_symbols(std::slice::from_ref(&q.symbol))?.remove(0);
     let base = parse_resolution("frequency", q.frequency.as_deref().unwrap_or("1m"))?;
     let range = RangeSpec::from_parts(Some(&q.start), q.end.as_deref(), None, None, now)
         .map_err(|e| ServiceError::invalid("start", e.to_string()))?;
     let session = parse_session(q.session.as_deref())?;
-    let result = state.service.gaps(&symbol, base, &range, session, now).await?;
+    let result = state
+        .service
+        .gaps(&symbol, base, &range, session, now)
+        .await?;
     Ok(Json(GapReportDto::from(&result)))
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = HealthDto)))]
 pub async fn live() -> Json<HealthDto> {
-    Json(HealthDto { status: "ok".into(), store: None })
+    Json(HealthDto {
+        status: "ok".into(),
+        store: None,
+    })
 }
 
 /// Readiness: the store answers.
@@ -196,7 +237,14 @@ pub async fn live() -> Json<HealthDto> {
     responses((status = 200, body = HealthDto), (status = 503, body = ErrorBody)))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthDto>, ApiError> {
     state.service.sources().await.map_err(|e| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("store unavailable: {e}"))
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!("store unavailable: {e}"),
+        )
     })?;
-    Ok(Json(HealthDto { status: "ok".into(), store: Some(state.service.store().backend().into()) }))
+    Ok(Json(HealthDto {
+        status: "ok".into(),
+        store: Some(state.service.store().backend().into()),
+    }))
 }

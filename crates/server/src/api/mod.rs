@@ -73,7 +73,10 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .route("/queries", get(handlers::list_queries))
         .route("/queries/save", post(handlers::save_query))
         .route("/queries/load/{id}", get(handlers::load_query))
-        .route("/queries/{id}", put(handlers::update_query).delete(handlers::delete_query))
+        .route(
+            "/queries/{id}",
+            put(handlers::update_query).delete(handlers::delete_query),
+        )
         .route("/queries/{id}/run", post(handlers::run_query))
         .route("/gaps", get(handlers::gaps));
     Router::new()
@@ -84,7 +87,11 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this endpoint",
+            )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())

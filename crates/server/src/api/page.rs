@@ -9,11 +9,18 @@ use tradeassist_store::InstrumentFilter;
 use super::{ApiError, AppState};
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 pub async fn index(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    let instruments = state.service.instruments(&InstrumentFilter::default()).await?;
+    let instruments = state
+        .service
+        .instruments(&InstrumentFilter::default())
+        .await?;
     let mut rows = String::new();
     for i in &instruments {
         let _ = write!(

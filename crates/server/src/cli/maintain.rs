@@ -51,10 +51,15 @@ pub enum MaintainCommand {
 
 /// A date (00:00 UTC) or an RFC 3339 instant.
 fn instant(field: &str, value: &str) -> Result<i64> {
-    Ok(match value.parse::<TimeBound>().with_context(|| format!("--{field}"))? {
-        TimeBound::Instant(t) => t,
-        TimeBound::Date(d) => tradeassist_model::date_key(d),
-    })
+    Ok(
+        match value
+            .parse::<TimeBound>()
+            .with_context(|| format!("--{field}"))?
+        {
+            TimeBound::Instant(t) => t,
+            TimeBound::Date(d) => tradeassist_model::date_key(d),
+        },
+    )
 }
 
 pub async fn run(config: Config, args: MaintainArgs) -> Result<()> {
@@ -78,7 +83,12 @@ pub async fn run(config: Config, args: MaintainArgs) -> Result<()> {
             for f in &report.files {
                 println!("{}", f.display());
             }
-            eprintln!("{} bars archived to {} file(s) in {}", report.bars, report.files.len(), to.display());
+            eprintln!(
+                "{} bars archived to {} file(s) in {}",
+                report.bars,
+                report.files.len(),
+                to.display()
+            );
         }
         MaintainCommand::Restore { dir } => {
             if !dir.is_dir() {
@@ -94,26 +104,55 @@ pub async fn run(config: Config, args: MaintainArgs) -> Result<()> {
 
 async fn explain(backend: &Backend, symbol: Option<String>) -> Result<()> {
     let Backend::Postgres(pg) = backend else {
-        bail!("explain prints PostgreSQL plans; the embedded SQLite store reads every series through its clustered primary key (instrument, resolution, ts)");
+        bail!(
+            "explain prints PostgreSQL plans; the embedded SQLite store reads every series through its clustered primary key (instrument, resolution, ts)"
+        );
     };
     let store = backend.store();
     let mut candidates = match symbol {
-        Some(s) => vec![store.instrument(&s).await?.with_context(|| format!("unknown symbol {s}"))?],
-        None => store.search_instruments(&InstrumentFilter::default()).await?,
+        Some(s) => vec![
+            store
+                .instrument(&s)
+                .await?
+                .with_context(|| format!("unknown symbol {s}"))?,
+        ],
+        None => {
+            store
+                .search_instruments(&InstrumentFilter::default())
+                .await?
+        }
     };
     let mut chosen = None;
     for instrument in candidates.drain(..) {
         let series = store.series(instrument.id).await?;
-        if let Some(s) = series.iter().find(|s| s.resolution == Resolution::Minute).or(series.first()) {
+        if let Some(s) = series
+            .iter()
+            .find(|s| s.resolution == Resolution::Minute)
+            .or(series.first())
+        {
             chosen = Some((instrument, *s));
             break;
         }
     }
-    let Some((instrument, series)) = chosen else { bail!("no stored series to explain") };
+    let Some((instrument, series)) = chosen else {
+        bail!("no stored series to explain")
+    };
     let day = series.last_ts - series.last_ts.rem_euclid(86_400);
     let range = TimeRange::new(day, day + 86_400)?;
-    let query = BarQuery { instrument_id: instrument.id, resolution: series.resolution, range, last: None, max_rows: 100_000 };
-    println!("# {} {} {}..{}", instrument.symbol, series.resolution, tradeassist_model::rfc3339(range.start()), tradeassist_model::rfc3339(range.end()));
+    let query = BarQuery {
+        instrument_id: instrument.id,
+        resolution: series.resolution,
+        range,
+        last: None,
+        max_rows: 100_000,
+    };
+    println!(
+        "# {} {} {}..{}",
+        instrument.symbol,
+        series.resolution,
+        tradeassist_model::rfc3339(range.start()),
+        tradeassist_model::rfc3339(range.end())
+    );
     for plan in pg.explain_hot_queries(query).await? {
         println!("## {}\n{}", plan.name, plan.plan);
     }

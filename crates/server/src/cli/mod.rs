@@ -11,7 +11,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tradeassist_model::{AssetClass, RangeSpec, Resolution};
 use tradeassist_providers::file::{CsvOptions, Field};
-use tradeassist_service::{ImportFile, Service, now, parse_resolution, parse_session, parse_symbols};
+use tradeassist_service::{
+    ImportFile, Service, now, parse_resolution, parse_session, parse_symbols,
+};
 use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
 use tradeassist_store::{InstrumentFilter, Maintenance, Store};
@@ -170,7 +172,8 @@ pub enum ListFormat {
 }
 
 fn parse_asset_class(s: &str) -> Result<AssetClass, String> {
-    s.parse().map_err(|e: tradeassist_model::InstrumentError| e.to_string())
+    s.parse()
+        .map_err(|e: tradeassist_model::InstrumentError| e.to_string())
 }
 
 fn parse_stored_resolution(s: &str) -> Result<Resolution, String> {
@@ -213,9 +216,14 @@ impl Backend {
                     .with_context(|| format!("cannot open database {}", config.db.display()))?,
             ),
             StoreKind::Postgres => Backend::Postgres(
-                PostgresStore::connect(&config.postgres.url, &config.postgres.schema).await.with_context(|| {
-                    format!("cannot connect to PostgreSQL at {}", crate::config::redact_url(&config.postgres.url))
-                })?,
+                PostgresStore::connect(&config.postgres.url, &config.postgres.schema)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot connect to PostgreSQL at {}",
+                            crate::config::redact_url(&config.postgres.url)
+                        )
+                    })?,
             ),
         })
     }
@@ -237,7 +245,10 @@ impl Backend {
 
 async fn open_service(config: &Config) -> Result<Service> {
     let backend = Backend::open(config).await?;
-    Ok(Service::new(backend.store(), config.limits.service_limits()))
+    Ok(Service::new(
+        backend.store(),
+        config.limits.service_limits(),
+    ))
 }
 
 /// Run a parsed command line.
@@ -258,10 +269,16 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         config.listen = listen;
     }
     let service = open_service(&config).await?;
-    if args.demo {
-        if let Some(report) = crate::demo::seed_if_empty(&service).await.context("demo import failed")? {
-            tracing::info!(bars = report.bars_written, instruments = report.instruments_created, "demo data imported");
-        }
+    if args.demo
+        && let Some(report) = crate::demo::seed_if_empty(&service)
+            .await
+            .context("demo import failed")?
+    {
+        tracing::info!(
+            bars = report.bars_written,
+            instruments = report.instruments_created,
+            "demo data imported"
+        );
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -270,7 +287,9 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     tracing::info!(%addr, db = %config.db.display(), "serving");
     eprintln!("TradeAssist listening on http://{addr}/ (API docs: http://{addr}/api/docs/)");
     let app = api::router(service, config.limits.max_body_bytes);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 
@@ -351,7 +370,11 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
 async fn instruments(config: Config, args: InstrumentsArgs) -> Result<()> {
     let service = open_service(&config).await?;
     let searched = args.search.is_some() || args.asset_class.is_some();
-    let filter = InstrumentFilter { text: args.search, asset_class: args.asset_class, limit: None };
+    let filter = InstrumentFilter {
+        text: args.search,
+        asset_class: args.asset_class,
+        limit: None,
+    };
     let found = service.instruments(&filter).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -363,15 +386,29 @@ async fn instruments(config: Config, args: InstrumentsArgs) -> Result<()> {
         }
         ListFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(["symbol", "asset_class", "exchange", "timezone", "description"])?;
+            w.write_record([
+                "symbol",
+                "asset_class",
+                "exchange",
+                "timezone",
+                "description",
+            ])?;
             for i in &found {
-                w.write_record([&i.symbol, i.asset_class.as_str(), &i.exchange, i.timezone.name(), &i.description])?;
+                w.write_record([
+                    &i.symbol,
+                    i.asset_class.as_str(),
+                    &i.exchange,
+                    i.timezone.name(),
+                    &i.description,
+                ])?;
             }
             w.flush()?;
         }
     }
     if found.is_empty() && !searched {
-        eprintln!("the database holds no instruments yet; run `tradeassist import FILE` or `tradeassist serve --demo`");
+        eprintln!(
+            "the database holds no instruments yet; run `tradeassist import FILE` or `tradeassist serve --demo`"
+        );
     }
     Ok(())
 }
