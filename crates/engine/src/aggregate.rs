@@ -39,6 +39,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use tradeassist_model::{Bar, Resolution, TimeUnit, Timeframe, date_key};
 
 use crate::EngineError;
+use crate::columns::BarColumns;
 use crate::calendar::{Calendar, Session, SessionFilter, index_epoch, utc_date};
 
 /// How intraday buckets are aligned.
@@ -223,36 +224,47 @@ impl<'c> Aggregator<'c> {
     /// Aggregate `bars` (strictly increasing `ts`). `now` (UTC seconds), when given, marks
     /// buckets ending after it incomplete.
     pub fn aggregate(&self, bars: &[Bar], now: Option<i64>) -> Result<Aggregation, EngineError> {
-        let data_end = self.data_end(bars);
-        let mut out: Vec<AggBar> = Vec::with_capacity(self.estimate_len(bars));
+        self.aggregate_rows(bars, now)
+            .map_err(|i| EngineError::Unsorted {
+                index: i,
+                ts: bars[i].ts(),
+            })
+    }
+
+    /// [`Aggregator::aggregate`] over a columnar base series: the same bars, bit for bit, as
+    /// aggregating the rows of `cols` as [`Bar`]s. Cannot fail: [`BarColumns`] are checked
+    /// when built.
+    pub fn aggregate_columns(&self, cols: &BarColumns<'_>, now: Option<i64>) -> Aggregation {
+        self.aggregate_rows(cols, now)
+            .unwrap_or_else(|i| unreachable!("BarColumns are sorted by construction (row {i})"))
+    }
+
+    /// The batch path over any row layout; `Err` holds the index of the first row that is
+    /// not after its predecessor.
+    fn aggregate_rows<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        now: Option<i64>,
+    ) -> Result<Aggregation, usize> {
+        let n = rows.len();
+        let data_end = n.checked_sub(1).map(|i| self.data_end_at(rows.ts(i)));
+        let mut out: Vec<AggBar> = Vec::with_capacity(self.estimate_len(n));
         // Vendor-VWAP numerators of the finished bars, kept while every bar so far had one;
         // bars are written with typical-price VWAPs and patched at the end if all had one.
         let mut vendor: Vec<(Option<f64>, Option<f64>)> = Vec::new();
         let mut state = State::new(self.spec);
         let mut bk = Bucketer::new(self);
-        let unsorted = |i: usize| EngineError::Unsorted {
-            index: i,
-            ts: bars[i].ts(),
-        };
-        let n = bars.len();
+        let spacing = self.base.seconds();
         let mut prev_ts = i64::MIN;
         let mut i = 0;
         while i < n {
-            let ts = bars[i].ts();
+            let ts = rows.ts(i);
             if ts <= prev_ts {
-                return Err(unsorted(i));
+                return Err(i);
             }
             match bk.locate(ts) {
                 Located::Out { until } => {
-                    prev_ts = ts;
-                    i += 1;
-                    while i < n && bars[i].ts() < until {
-                        if bars[i].ts() <= prev_ts {
-                            return Err(unsorted(i));
-                        }
-                        prev_ts = bars[i].ts();
-                        i += 1;
-                    }
+                    i = rows.skip(i, until, spacing, &mut prev_ts)?;
                 }
                 Located::In {
                     bucket,
@@ -267,10 +279,13 @@ impl<'c> Aggregator<'c> {
                             vendor.push((v.vwap, v.session_vwap));
                         }
                     }
-                    match state.feed_until(&bars[i..], seg_end, bucket, session, &mut prev_ts) {
-                        Ok(used) => i += used,
-                        Err(k) => return Err(unsorted(i + k)),
-                    }
+                    let fed = Feed {
+                        bucket,
+                        session,
+                        until: seg_end,
+                        spacing,
+                    };
+                    i = rows.feed(i, fed, &mut state, &mut prev_ts)?;
                 }
             }
         }
@@ -352,21 +367,25 @@ impl<'c> Aggregator<'c> {
 
     /// End of the data: last minute bar's end, or the close of the last daily bar's session.
     pub(crate) fn data_end(&self, bars: &[Bar]) -> Option<i64> {
-        let last = bars.last()?;
-        Some(match self.base {
-            Resolution::Minute => last.ts() + 60,
-            Resolution::Day => {
-                let td = self.cal.next_trading_day(utc_date(last.ts()));
-                self.cal
-                    .session(td, self.spec.sessions)
-                    .map_or(last.ts() + 86_400, |s| s.close())
-            }
-        })
+        bars.last().map(|b| self.data_end_at(b.ts()))
     }
 
-    fn estimate_len(&self, bars: &[Bar]) -> usize {
-        match (self.kind, bars.first(), bars.last()) {
-            (Kind::Intraday(p), Some(_), Some(_)) => bars.len() / (p as usize / 60) + 16,
+    /// [`Aggregator::data_end`] of a series whose last bar starts at `last`.
+    fn data_end_at(&self, last: i64) -> i64 {
+        match self.base {
+            Resolution::Minute => last + 60,
+            Resolution::Day => {
+                let td = self.cal.next_trading_day(utc_date(last));
+                self.cal
+                    .session(td, self.spec.sessions)
+                    .map_or(last + 86_400, |s| s.close())
+            }
+        }
+    }
+
+    fn estimate_len(&self, rows: usize) -> usize {
+        match self.kind {
+            Kind::Intraday(p) if rows > 0 => rows / (p as usize / 60) + 16,
             _ => 16,
         }
     }
@@ -623,6 +642,13 @@ impl<'a> Bucketer<'a> {
                     date: None,
                 }
             }
+            // One session per bucket: the group of a trading day is its own session.
+            Kind::Days(1) => BucketInfo {
+                key: open,
+                start: open,
+                end: close,
+                date: Some(date),
+            },
             _ => self.group(date).bucket,
         };
         Located::In {
@@ -663,6 +689,9 @@ pub(crate) struct State {
     sess_v: f64,
     /// True while every bar fed so far carried a vendor VWAP.
     pub all_vendor: bool,
+    /// Column buffers of [`State::feed_until`], allocated on first use and kept (filling
+    /// fresh ones per bucket would cost more than the bucket).
+    chunk: Option<Box<Chunk>>,
 }
 
 impl State {
@@ -674,6 +703,7 @@ impl State {
             sess_pv: [0.0; 2],
             sess_v: 0.0,
             all_vendor: true,
+            chunk: None,
         }
     }
 
@@ -686,10 +716,10 @@ impl State {
         }
     }
 
-    /// The tight loop: add leading bars of `bars` while `ts < seg_end`; all belong to
-    /// `bucket` and `session`. Returns how many were added (at least one), or the index of
-    /// the first bar that is not after its predecessor (`prev_ts` carries the last `ts`).
-    #[inline]
+    /// Add leading bars of `bars` while `ts < seg_end`; all belong to `bucket` and `session`.
+    /// Returns how many were added, or the index of the first bar that is not after its
+    /// predecessor (`prev_ts` carries the last `ts`). The bars are copied into columns a
+    /// chunk at a time and reduced by [`State::feed`], the one accumulation of both layouts.
     pub(crate) fn feed_until(
         &mut self,
         bars: &[Bar],
@@ -698,80 +728,112 @@ impl State {
         session: i64,
         prev_ts: &mut i64,
     ) -> Result<usize, usize> {
-        let Some(first) = bars.first() else {
-            return Ok(0);
-        };
+        let mut chunk = self.chunk.take().unwrap_or_else(|| Box::new(Chunk::new()));
+        let result = self.feed_chunks(&mut chunk, bars, seg_end, bucket, session, prev_ts);
+        self.chunk = Some(chunk);
+        result
+    }
+
+    fn feed_chunks(
+        &mut self,
+        chunk: &mut Chunk,
+        bars: &[Bar],
+        seg_end: i64,
+        bucket: BucketInfo,
+        session: i64,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize> {
+        let mut used = 0;
+        loop {
+            let rest = &bars[used..bars.len().min(used + CHUNK)];
+            let mut len = 0;
+            let mut unsorted = false;
+            for bar in rest {
+                let ts = bar.ts();
+                if ts >= seg_end {
+                    break;
+                }
+                if ts <= *prev_ts {
+                    unsorted = true;
+                    break;
+                }
+                *prev_ts = ts;
+                chunk.push(len, bar);
+                len += 1;
+            }
+            let run = chunk.run(&rest[..len]);
+            // Also called for an empty first chunk: entering the session is part of feeding.
+            if len > 0 || used == 0 {
+                self.feed(&run, bucket, session);
+            }
+            used += len;
+            if unsorted {
+                return Err(used);
+            }
+            if len < CHUNK {
+                return Ok(used);
+            }
+        }
+    }
+
+    /// Add a run of rows that all belong to `bucket` and `session`, in order. The sums are
+    /// sequential (one addition per row, in input order, as in the reference); prices are
+    /// computed and highs and lows reduced in loops the compiler vectorizes.
+    #[inline]
+    pub(crate) fn feed(&mut self, run: &Run<'_>, bucket: BucketInfo, session: i64) {
         if session != self.session {
             self.session = session;
             self.sess_pv = [0.0; 2];
             self.sess_v = 0.0;
         }
-        let mut a = match self.acc {
-            Some(a) => a,
-            None => Acc {
-                b: bucket,
-                open: first.open(),
-                high: first.high(),
-                low: first.low(),
-                close: first.close(),
-                volume: 0.0,
-                pv: [0.0; 2],
-                oi: None,
-                count: 0,
-                sess_pv: [0.0; 2],
-                sess_v: 0.0,
-            },
+        let n = run.high.len();
+        if n == 0 {
+            return;
+        }
+        let mut a = self.acc.unwrap_or(Acc {
+            b: bucket,
+            open: run.open[0],
+            high: run.high[0],
+            low: run.low[0],
+            close: run.close[0],
+            volume: 0.0,
+            pv: [0.0; 2],
+            oi: None,
+            count: 0,
+            sess_pv: [0.0; 2],
+            sess_v: 0.0,
+        });
+        let mut sums = Running {
+            high: [a.high; LANES],
+            low: [a.low; LANES],
+            volume: a.volume,
+            pv: a.pv,
+            sess_v: self.sess_v,
+            sess_pv: self.sess_pv,
         };
-        let (mut sess_pv, mut sess_v) = (self.sess_pv, self.sess_v);
-        let mut all_vendor = self.all_vendor;
-        let mut prev = *prev_ts;
-        let mut used = bars.len();
-        let mut result = Ok(());
-        for (k, bar) in bars.iter().enumerate() {
-            let ts = bar.ts();
-            if ts >= seg_end {
-                used = k;
-                break;
-            }
-            if ts <= prev {
-                used = k;
-                result = Err(k);
-                break;
-            }
-            prev = ts;
-            if bar.high() > a.high {
-                a.high = bar.high();
-            }
-            if bar.low() < a.low {
-                a.low = bar.low();
-            }
-            let v = bar.volume();
-            let typical = bar.typical_price();
-            let vendor = bar.vwap();
-            all_vendor &= vendor.is_some();
-            let pv = [vendor.unwrap_or(typical) * v, typical * v];
-            a.volume += v;
-            a.pv[0] += pv[0];
-            a.pv[1] += pv[1];
-            sess_pv[0] += pv[0];
-            sess_pv[1] += pv[1];
-            sess_v += v;
-            if bar.open_interest().is_some() {
-                a.oi = bar.open_interest();
-            }
+        // Without vendor prices both numerators add the same terms: while they are equal, one
+        // sum serves both.
+        let one_pv = run.vendor.is_none()
+            && a.pv[0].to_bits() == a.pv[1].to_bits()
+            && self.sess_pv[0].to_bits() == self.sess_pv[1].to_bits();
+        match (one_pv, self.spec.session_vwap) {
+            (true, false) => sums.reduce::<true, false>(run),
+            (true, true) => sums.reduce::<true, true>(run),
+            (false, false) => sums.reduce::<false, false>(run),
+            (false, true) => sums.reduce::<false, true>(run),
         }
-        if used > 0 {
-            a.close = bars[used - 1].close();
-            a.count += used as u32;
-            a.sess_pv = sess_pv;
-            a.sess_v = sess_v;
-            self.acc = Some(a);
+        (a.high, a.low) = sums.high_low();
+        a.volume = sums.volume;
+        a.pv = sums.pv;
+        (self.sess_v, self.sess_pv) = (sums.sess_v, sums.sess_pv);
+        (a.sess_v, a.sess_pv) = (sums.sess_v, sums.sess_pv);
+        a.close = run.close[n - 1];
+        a.count += n as u32;
+        if run.oi.is_some() {
+            a.oi = run.oi;
         }
-        self.sess_pv = sess_pv;
-        self.sess_v = sess_v;
-        self.all_vendor = all_vendor;
-        *prev_ts = prev;
-        result.map(|()| used)
+        self.all_vendor &= run.all_vendor;
+        self.acc = Some(a);
     }
 
     /// The output bar of an accumulated bucket.
@@ -805,3 +867,310 @@ impl State {
         }
     }
 }
+
+/// Where a run of rows goes: everything [`Rows::feed`] needs besides the rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Feed {
+    pub bucket: BucketInfo,
+    pub session: i64,
+    /// Rows from `ts >= until` on belong elsewhere.
+    pub until: i64,
+    /// Base resolution in seconds (a hint for searching timestamps).
+    pub spacing: i64,
+}
+
+/// A base series in some memory layout: all the batch path needs to know about it.
+pub(crate) trait Rows {
+    fn len(&self) -> usize;
+    fn ts(&self, i: usize) -> i64;
+    /// The first row at or after `from` with `ts >= until` (rows before it are skipped), or
+    /// the index of a row that is not after its predecessor (`prev_ts`: the last `ts` seen).
+    fn skip(&self, from: usize, until: i64, spacing: i64, prev_ts: &mut i64)
+    -> Result<usize, usize>;
+    /// Like [`Rows::skip`], but the rows are added to `state`.
+    fn feed(
+        &self,
+        from: usize,
+        feed: Feed,
+        state: &mut State,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize>;
+}
+
+impl Rows for [Bar] {
+    fn len(&self) -> usize {
+        <[Bar]>::len(self)
+    }
+
+    #[inline]
+    fn ts(&self, i: usize) -> i64 {
+        self[i].ts()
+    }
+
+    fn skip(
+        &self,
+        from: usize,
+        until: i64,
+        _spacing: i64,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize> {
+        let mut i = from;
+        while i < self.len() && self[i].ts() < until {
+            if self[i].ts() <= *prev_ts {
+                return Err(i);
+            }
+            *prev_ts = self[i].ts();
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    #[inline]
+    fn feed(
+        &self,
+        from: usize,
+        f: Feed,
+        state: &mut State,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize> {
+        state
+            .feed_until(&self[from..], f.until, f.bucket, f.session, prev_ts)
+            .map(|used| from + used)
+            .map_err(|k| from + k)
+    }
+}
+
+impl Rows for BarColumns<'_> {
+    fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    #[inline]
+    fn ts(&self, i: usize) -> i64 {
+        self.ts[i]
+    }
+
+    // Sorted by construction: `prev_ts` only follows along.
+    fn skip(
+        &self,
+        from: usize,
+        until: i64,
+        spacing: i64,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize> {
+        let end = self.end_before(from, until, spacing);
+        if end > from {
+            *prev_ts = self.ts[end - 1];
+        }
+        Ok(end)
+    }
+
+    #[inline]
+    fn feed(
+        &self,
+        from: usize,
+        f: Feed,
+        state: &mut State,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize> {
+        let end = self.skip(from, f.until, f.spacing, prev_ts)?;
+        let run = Run {
+            open: &self.open[from..end],
+            high: &self.high[from..end],
+            low: &self.low[from..end],
+            close: &self.close[from..end],
+            volume: &self.volume[from..end],
+            vendor: self.vwap.map(|p| &p[from..end]),
+            all_vendor: self.vwap.is_some(),
+            oi: self
+                .open_interest
+                .and_then(|oi| oi[from..end].iter().rev().find_map(|x| *x)),
+        };
+        state.feed(&run, f.bucket, f.session);
+        Ok(end)
+    }
+}
+
+/// Consecutive rows of one bucket and one session as columns of equal length.
+pub(crate) struct Run<'a> {
+    pub open: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+    pub close: &'a [f64],
+    pub volume: &'a [f64],
+    /// Price of each row's vendor-VWAP numerator (its vendor VWAP, else its typical price);
+    /// `None` when that is the typical price of every row.
+    pub vendor: Option<&'a [f64]>,
+    /// Every row carried a vendor VWAP.
+    pub all_vendor: bool,
+    /// The last open interest of the run.
+    pub oi: Option<f64>,
+}
+
+/// Rows [`State::feed_until`] copies out of [`Bar`]s at a time (and [`State::feed`] sums at
+/// a time): small enough for the stack and L1.
+const CHUNK: usize = 64;
+
+/// Column buffers for up to [`CHUNK`] bars.
+struct Chunk {
+    open: [f64; CHUNK],
+    high: [f64; CHUNK],
+    low: [f64; CHUNK],
+    close: [f64; CHUNK],
+    volume: [f64; CHUNK],
+    /// Vendor VWAPs (0 for a bar without one until [`Chunk::run`]).
+    vendor: [f64; CHUNK],
+    /// Bars pushed with a vendor VWAP.
+    vendors: usize,
+    /// Last open interest pushed.
+    oi: Option<f64>,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            open: [0.0; CHUNK],
+            high: [0.0; CHUNK],
+            low: [0.0; CHUNK],
+            close: [0.0; CHUNK],
+            volume: [0.0; CHUNK],
+            vendor: [0.0; CHUNK],
+            vendors: 0,
+            oi: None,
+        }
+    }
+
+    /// Store `bar` as row `i`; row 0 starts a new run.
+    #[inline]
+    fn push(&mut self, i: usize, bar: &Bar) {
+        if i == 0 {
+            self.vendors = 0;
+            self.oi = None;
+        }
+        self.open[i] = bar.open();
+        self.high[i] = bar.high();
+        self.low[i] = bar.low();
+        self.close[i] = bar.close();
+        self.volume[i] = bar.volume();
+        self.vendor[i] = bar.vwap().unwrap_or(0.0);
+        self.vendors += usize::from(bar.vwap().is_some());
+        if bar.open_interest().is_some() {
+            self.oi = bar.open_interest();
+        }
+    }
+
+    /// The run of the first `bars.len()` rows, which were pushed from `bars`.
+    fn run(&mut self, bars: &[Bar]) -> Run<'_> {
+        let len = bars.len();
+        let all_vendor = self.vendors == len;
+        if len == 0 {
+            self.oi = None;
+        } else if !all_vendor && self.vendors > 0 {
+            for (out, b) in self.vendor.iter_mut().zip(bars) {
+                *out = b.vwap().unwrap_or_else(|| b.typical_price());
+            }
+        }
+        Run {
+            open: &self.open[..len],
+            high: &self.high[..len],
+            low: &self.low[..len],
+            close: &self.close[..len],
+            volume: &self.volume[..len],
+            vendor: (len > 0 && self.vendors > 0).then_some(&self.vendor[..len]),
+            all_vendor,
+            oi: self.oi,
+        }
+    }
+}
+
+/// Rows reduced at a time by [`State::feed`]: each becomes a lane of a vector register.
+const LANES: usize = 4;
+
+/// The running reductions of [`State::feed`]: high and low per lane, bucket volume and VWAP
+/// numerators, and the session's volume and numerators.
+struct Running {
+    high: [f64; LANES],
+    low: [f64; LANES],
+    volume: f64,
+    pv: [f64; 2],
+    sess_v: f64,
+    sess_pv: [f64; 2],
+}
+
+impl Running {
+    /// Add all rows of `run`. `ONE_PV`: both numerators are equal and stay so (no vendor
+    /// prices), so one is summed. `SESSION`: the session sums are wanted.
+    #[inline(always)]
+    fn reduce<const ONE_PV: bool, const SESSION: bool>(&mut self, run: &Run<'_>) {
+        let n = run.high.len();
+        // Blocks of a fixed size (which the compiler vectorizes), then the rest.
+        let mut start = 0;
+        while start + LANES <= n {
+            self.add::<ONE_PV, SESSION>(run, start..start + LANES);
+            start += LANES;
+        }
+        self.add::<ONE_PV, SESSION>(run, start..n);
+        if ONE_PV {
+            self.pv[0] = self.pv[1];
+            self.sess_pv[0] = self.sess_pv[1];
+        }
+    }
+
+    /// Add rows `range` (at most [`LANES`]) of `run`: sums with one addition per row, in
+    /// order; highs and lows lane by lane (inputs are finite: no NaN handling).
+    #[inline(always)]
+    fn add<const ONE_PV: bool, const SESSION: bool>(
+        &mut self,
+        run: &Run<'_>,
+        range: std::ops::Range<usize>,
+    ) {
+        let len = range.len();
+        let v = &run.volume[range.clone()];
+        let (h, l, c) = (
+            &run.high[range.clone()],
+            &run.low[range.clone()],
+            &run.close[range.clone()],
+        );
+        for k in 0..len {
+            self.high[k] = if h[k] > self.high[k] { h[k] } else { self.high[k] };
+            self.low[k] = if l[k] < self.low[k] { l[k] } else { self.low[k] };
+        }
+        // Numerators of the block, computed in vector registers.
+        let mut tpv = [0.0; LANES];
+        for k in 0..len {
+            // `Bar::typical_price() * volume`, operation for operation.
+            tpv[k] = (h[k] + l[k] + c[k]) / 3.0 * v[k];
+        }
+        let mut vpv = tpv;
+        if !ONE_PV && let Some(p) = run.vendor {
+            let p = &p[range];
+            for k in 0..len {
+                vpv[k] = p[k] * v[k];
+            }
+        }
+        for k in 0..len {
+            self.volume += v[k];
+            if !ONE_PV {
+                self.pv[0] += vpv[k];
+            }
+            self.pv[1] += tpv[k];
+        }
+        if SESSION {
+            for k in 0..len {
+                self.sess_v += v[k];
+                if !ONE_PV {
+                    self.sess_pv[0] += vpv[k];
+                }
+                self.sess_pv[1] += tpv[k];
+            }
+        }
+    }
+
+    /// The high and the low over all lanes.
+    fn high_low(&self) -> (f64, f64) {
+        let high = self.high.iter().fold(self.high[0], |m, &x| if x > m { x } else { m });
+        let low = self.low.iter().fold(self.low[0], |m, &x| if x < m { x } else { m });
+        (high, low)
+    }
+}
+

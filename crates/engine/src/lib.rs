@@ -8,9 +8,14 @@
 //!
 //! - [`calendar`]: trading sessions as data (`calendars.toml`, embedded) + rule interpreter.
 //! - [`aggregate`]: the batch path ([`Aggregator::aggregate`]) and its output ([`AggBar`]).
+//! - [`columns`]: [`BarColumns`], a checked columnar base series for
+//!   [`Aggregator::aggregate_columns`] (same bars, less memory traffic).
 //! - [`gaps`]: [`detect_gaps`] against the calendar and [`Aggregator::fill`].
 //! - [`incremental`]: [`IncrementalAggregator`], bar by bar, same bars as the batch path.
 //! - [`activity`]: volume, tick-count and dollar-value bars ([`BarSpec`] parses them).
+//! - [`expiry`]: futures expiry rules as data (`expiry_rules.toml`, embedded) ([`ExpiryRules`]).
+//! - [`continuous`]: continuous futures with roll rules and adjustments ([`ContinuousBuilder`]).
+//! - [`corporate`]: equity factor files and split / dividend adjustment ([`adjust_equity_bars`]).
 //!
 //! ```
 //! use tradeassist_engine::{AggSpec, Aggregator, Calendar, SessionFilter, VwapSource};
@@ -42,7 +47,11 @@
 pub mod activity;
 pub mod aggregate;
 pub mod calendar;
+pub mod columns;
+pub mod continuous;
+pub mod corporate;
 mod error;
+pub mod expiry;
 pub mod gaps;
 pub mod incremental;
 
@@ -52,6 +61,14 @@ pub use aggregate::{
     vwap_source,
 };
 pub use calendar::{Calendar, Session, SessionFilter};
+pub use columns::{BarColumns, ColumnsError};
+pub use continuous::{
+    Adjust, Adjustment, ContinuousBar, ContinuousBuilder, ContinuousError, ContinuousSeries,
+    ContinuousSpec, ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, RollAnchor,
+    RollEvent, RollPrice, RollRule, RollTrigger, Segment, daily_stats,
+};
+pub use corporate::{CorporateError, FactorFile, FactorRow, PriceAdjustment, adjust_equity_bars};
 pub use error::EngineError;
+pub use expiry::{ContractDates, DateSource, ExpiryError, ExpiryRules, ProductRule};
 pub use gaps::{FillMethod, Gap, GapReport, detect_gaps};
 pub use incremental::{IncrementalAggregator, Update, UpdateKind};

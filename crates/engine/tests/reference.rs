@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDate};
 use proptest::prelude::*;
 use tradeassist_engine::{
-    AggBar, AggSpec, Aggregator, Align, Calendar, IncrementalAggregator, Label, Ohlc, Session,
-    SessionFilter, UpdateKind, VwapSource, vwap_source,
+    AggBar, AggSpec, Aggregator, Align, BarColumns, Calendar, IncrementalAggregator, Label, Ohlc,
+    Session, SessionFilter, UpdateKind, VwapSource, vwap_source,
 };
 use tradeassist_model::{Bar, Resolution, TimeUnit, Timeframe, date_key};
 
@@ -285,6 +285,47 @@ fn incremental(agg: Aggregator<'_>, source: VwapSource, bars: &[Bar]) -> Vec<Agg
     finals
 }
 
+/// The columns of `bars` (every bar or none carries a vendor VWAP).
+struct Columns {
+    ts: Vec<i64>,
+    o: Vec<f64>,
+    h: Vec<f64>,
+    l: Vec<f64>,
+    c: Vec<f64>,
+    v: Vec<f64>,
+    vwap: Option<Vec<f64>>,
+    oi: Vec<Option<f64>>,
+}
+
+impl Columns {
+    fn of(bars: &[Bar]) -> Self {
+        let col = |f: fn(&Bar) -> f64| bars.iter().map(f).collect::<Vec<f64>>();
+        let vwap: Option<Vec<f64>> = bars.iter().map(Bar::vwap).collect();
+        assert!(vwap.is_some() || bars.iter().all(|b| b.vwap().is_none()));
+        Columns {
+            ts: bars.iter().map(Bar::ts).collect(),
+            o: col(Bar::open),
+            h: col(Bar::high),
+            l: col(Bar::low),
+            c: col(Bar::close),
+            v: col(Bar::volume),
+            vwap,
+            oi: bars.iter().map(Bar::open_interest).collect(),
+        }
+    }
+
+    fn view(&self) -> BarColumns<'_> {
+        let cols = BarColumns::new(&self.ts, &self.o, &self.h, &self.l, &self.c, &self.v)
+            .unwrap()
+            .with_open_interest(&self.oi)
+            .unwrap();
+        match &self.vwap {
+            Some(vwap) if !self.ts.is_empty() => cols.with_vwap(vwap).unwrap(),
+            _ => cols,
+        }
+    }
+}
+
 /// A bar with a random shape around `price`.
 fn make_bar(ts: i64, price: f64, r: [f64; 4], vwap: bool, oi: bool) -> Bar {
     let open = price + r[0] - 0.5;
@@ -418,6 +459,9 @@ proptest! {
         for (f, e) in fast.bars.iter().zip(&expected) {
             prop_assert_eq!(f, e);
         }
+        // The columnar path gives the same bars, VWAP source and completeness.
+        let columns = Columns::of(&bars);
+        prop_assert_eq!(&agg.aggregate_columns(&columns.view(), now), &fast);
         let batch = agg.aggregate(&bars, None).unwrap();
         let inc = incremental(agg, batch.vwap_source, &bars);
         prop_assert_eq!(inc, batch.bars);
@@ -459,9 +503,59 @@ proptest! {
         let fast = agg.aggregate(&bars, None).unwrap();
         let mut reference = Reference { cal, spec, base: Resolution::Day, index_memo: BTreeMap::new(), group_memo: BTreeMap::new() };
         prop_assert_eq!(&fast.bars, &reference.aggregate(&bars, None));
+        let columns = Columns::of(&bars);
+        prop_assert_eq!(&agg.aggregate_columns(&columns.view(), None), &fast);
         let inc = incremental(agg, fast.vwap_source, &bars);
         prop_assert_eq!(inc, fast.bars);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Base bars closer together than a minute, and long holes: the columnar path's search
+    /// for bucket ends must not rely on one bar per minute.
+    #[test]
+    fn irregular_timestamps_match_reference(
+        scenario in 0..SCENARIOS.len(),
+        spec in spec_strategy(),
+        gaps in prop::collection::vec(prop_oneof![1i64..60, 60i64..61, 61i64..20_000], 1..3000),
+        seed in any::<u64>(),
+        vwap in any::<bool>(),
+    ) {
+        let (cal_id, day) = SCENARIOS[scenario];
+        let cal = Calendar::get(cal_id).unwrap();
+        let start = date_key(day.parse().unwrap());
+        let mut rng = Lcg(seed);
+        let mut ts = start;
+        let bars: Vec<Bar> = gaps
+            .iter()
+            .map(|g| {
+                ts += g;
+                let r = [rng.next(), rng.next(), rng.next(), rng.next()];
+                make_bar(ts, 100.0 + rng.next(), r, vwap, true)
+            })
+            .collect();
+        let spec = build_spec(spec, start);
+        let agg = Aggregator::new(cal, Resolution::Minute, spec).unwrap();
+        let mut reference = Reference { cal, spec, base: Resolution::Minute, index_memo: BTreeMap::new(), group_memo: BTreeMap::new() };
+        let expected = reference.aggregate(&bars, None);
+        let fast = agg.aggregate(&bars, None).unwrap();
+        prop_assert_eq!(&fast.bars, &expected);
+        let columns = Columns::of(&bars);
+        prop_assert_eq!(&agg.aggregate_columns(&columns.view(), None), &fast);
+    }
+}
+
+#[test]
+fn columns_of_no_bars_aggregate_to_nothing() {
+    let cal = Calendar::get("us_equity").unwrap();
+    let agg = Aggregator::new(cal, Resolution::Minute, AggSpec::new("1h".parse().unwrap())).unwrap();
+    let columns = Columns::of(&[]);
+    assert_eq!(
+        agg.aggregate_columns(&columns.view(), None),
+        agg.aggregate(&[], None).unwrap()
+    );
 }
 
 #[test]

@@ -121,6 +121,11 @@ pub fn date_key(d: NaiveDate) -> i64 {
         .timestamp()
 }
 
+/// The UTC calendar date of epoch seconds (the date of a daily bar's key).
+pub fn utc_date(ts: i64) -> NaiveDate {
+    DateTime::<Utc>::from_timestamp(ts, 0).map_or(NaiveDate::MIN, |t| t.date_naive())
+}
+
 /// UTC seconds of local midnight of `d` in `tz` (the first valid instant of that day).
 pub fn local_midnight(tz: Tz, d: NaiveDate) -> i64 {
     let naive = d.and_hms_opt(0, 0, 0).expect("midnight exists");

@@ -20,7 +20,8 @@ fn num(v: Option<f64>) -> String {
 }
 
 /// CSV `ts,open,high,low,close,volume[,open_interest]`, with a leading `symbol` column when
-/// the result holds more than one symbol; `detail` appends `date,vwap,complete`.
+/// the result holds more than one symbol; `detail` appends `date,vwap,complete`; continuous
+/// futures add the `contract` of each bar.
 pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io::Result<()> {
     let multi = result.series.len() > 1;
     let with_oi = result
@@ -28,6 +29,7 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
         .iter()
         .flat_map(|s| &s.bars)
         .any(|b| b.open_interest.is_some());
+    let with_contract = result.series.iter().any(|s| s.continuous.is_some());
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["ts", "open", "high", "low", "close", "volume"];
     if multi {
@@ -39,9 +41,13 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
     if detail {
         header.extend(["date", "vwap", "complete"]);
     }
+    if with_contract {
+        header.push("contract");
+    }
     w.write_record(&header)?;
     for s in &result.series {
-        for b in &s.bars {
+        let contracts = s.continuous.as_ref().map(|c| &c.bar_contracts);
+        for (i, b) in s.bars.iter().enumerate() {
             let p = b.ohlc;
             let mut rec = vec![
                 rfc3339(b.ts),
@@ -63,6 +69,9 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
                     num(b.vwap),
                     b.complete.to_string(),
                 ]);
+            }
+            if with_contract {
+                rec.push(contracts.and_then(|c| c.get(i)).map(|c| c.to_string()).unwrap_or_default());
             }
             w.write_record(&rec)?;
         }

@@ -43,10 +43,25 @@ pub struct FetchInput {
     /// Force the stored base series: `1m` or `1d` (default: `1d` for daily and longer bars
     /// when the instrument has daily bars, else `1m`).
     pub base: Option<String>,
+    /// Continuous futures: roll rule override `calendar`, `volume`, `open_interest` or `fixed`.
+    pub roll: Option<String>,
+    /// Continuous futures: trading days before the anchor date (calendar rule).
+    pub roll_offset: Option<u32>,
+    /// Continuous futures: `last_trade` (default) or `first_notice`.
+    pub roll_anchor: Option<String>,
+    /// Continuous futures: `last_close_both` (default) or `last_old_first_new`.
+    pub roll_price: Option<String>,
+    /// Continuous futures with `roll=fixed`: the roll dates (YYYY-MM-DD), ascending.
+    pub roll_dates: Vec<String>,
+    /// Continuous futures: rank override (0 = front).
+    pub rank: Option<usize>,
+    /// Price adjustment. Futures: `none` (default), `difference_back`, `ratio_back`,
+    /// `difference_forward`, `ratio_forward`. Stocks: `none` (default), `split`, `all`.
+    pub adjust: Option<String>,
 }
 
 /// Options of the derivation, validated.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeriveOptions {
     /// `None`: the default for the asset class (regular hours for equities).
     pub session: Option<SessionFilter>,
@@ -55,6 +70,7 @@ pub struct DeriveOptions {
     pub fill: FillMethod,
     pub session_vwap: bool,
     pub base: Option<Resolution>,
+    pub continuous: crate::continuous::ContinuousOverrides,
 }
 
 /// A validated fetch request.
@@ -169,6 +185,7 @@ impl FetchRequest {
             )?,
             session_vwap: input.session_vwap,
             base: input.base.as_deref().map(|b| parse_resolution("base", b)).transpose()?,
+            continuous: crate::continuous::ContinuousOverrides::parse(input)?,
         };
         if matches!(bars, BarSpec::Activity(_)) && options.fill != FillMethod::None {
             return Err(ServiceError::invalid("fill", "gap filling applies to time bars only"));
@@ -190,6 +207,14 @@ pub struct SeriesResult {
     pub bars: Vec<AggBar>,
     /// Number of stored base bars read.
     pub base_bars: usize,
+    /// For continuous futures symbols: contracts per bar, roll table and warnings.
+    pub continuous: Option<crate::continuous::ContinuousInfo>,
+}
+
+/// What a requested symbol names.
+enum Target {
+    Instrument(Instrument),
+    Continuous(tradeassist_engine::ContinuousSymbol, Vec<Instrument>),
 }
 
 /// Bars of every requested symbol, in request order.
@@ -272,21 +297,39 @@ impl Service {
                 format!("{} symbols requested; at most {} per request", req.symbols.len(), self.limits.max_symbols),
             ));
         }
-        let mut instruments = Vec::with_capacity(req.symbols.len());
+        let mut targets = Vec::with_capacity(req.symbols.len());
         let mut unknown = Vec::new();
         for symbol in &req.symbols {
+            if let Some(continuous) = crate::continuous::parse_continuous(symbol) {
+                match self.contracts_of(&continuous.root).await? {
+                    contracts if contracts.is_empty() => unknown.push(symbol.clone()),
+                    contracts => targets.push(Target::Continuous(continuous, contracts)),
+                }
+                continue;
+            }
             match self.store.instrument(symbol).await? {
-                Some(i) => instruments.push(i),
+                Some(i) => targets.push(Target::Instrument(i)),
                 None => unknown.push(symbol.clone()),
             }
         }
         if !unknown.is_empty() {
             return Err(ServiceError::UnknownSymbols(unknown));
         }
-        let mut series = Vec::with_capacity(instruments.len());
+        let mut series = Vec::with_capacity(targets.len());
         let mut total = 0usize;
-        for instrument in instruments {
-            let result = self.fetch_one(req, instrument).await?;
+        for target in targets {
+            let result = match target {
+                Target::Instrument(instrument) => {
+                    if req.options.continuous.any_roll_option() {
+                        return Err(ServiceError::invalid(
+                            "roll",
+                            format!("roll options apply to continuous futures symbols such as ES.v.0, not {}", instrument.symbol),
+                        ));
+                    }
+                    self.fetch_one(req, instrument).await?
+                }
+                Target::Continuous(symbol, contracts) => self.fetch_continuous(req, &symbol, contracts).await?,
+            };
             total += result.bars.len();
             if total > self.limits.max_bars_per_response {
                 return Err(ServiceError::TooLarge(format!(
@@ -305,6 +348,22 @@ impl Service {
         let calendar = Calendar::get(&instrument.calendar).map_err(|e| ServiceError::invalid("symbols", e.to_string()))?;
         let session = req.options.session.unwrap_or_else(|| default_session(&instrument));
         let window = trading_day_window(&req.range, calendar, session, base, instrument.timezone, req.now)?;
+        if let Some((bars, vwap_source, base_bars)) =
+            crate::rollup::read(self, req, &instrument, base, calendar, session, &window).await?
+        {
+            let bars_spec = req.bars;
+            return Ok(SeriesResult {
+                instrument,
+                bars_spec,
+                base,
+                session,
+                window,
+                vwap_source,
+                bars,
+                base_bars,
+                continuous: None,
+            });
+        }
         // `last_N_bars` counts output bars: read enough base bars for N of them (+1 partial).
         let last = window.last_bars.map(|n| {
             let per = base_per_output(req.bars, base);
@@ -320,33 +379,14 @@ impl Service {
                 "the range holds more than {max_base} stored bars; narrow it or use export"
             )));
         }
-        let (mut bars, vwap_source) = match req.bars {
-            BarSpec::Activity(activity) => {
-                let bars = derive_activity(&base_bars, base, activity, calendar, session)?;
-                (bars, tradeassist_engine::vwap_source(&base_bars))
-            }
-            BarSpec::Time(tf) => {
-                let mut spec = AggSpec::new(tf);
-                spec.align = req.options.align;
-                spec.label = req.options.label;
-                spec.sessions = session;
-                spec.session_vwap = req.options.session_vwap;
-                let aggregator = Aggregator::new(calendar, base, spec).map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
-                let agg = aggregator.aggregate(&base_bars, Some(req.now)).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let bars = if req.options.fill == FillMethod::None {
-                    agg.bars.clone()
-                } else {
-                    let range = fill_range(window.range, &base_bars, window.last_bars.is_some());
-                    let seed = self.store.bar_before(instrument.id, base, range.start()).await?;
-                    aggregator.fill(&agg, range, req.options.fill, seed.as_ref())
-                };
-                (bars, agg.vwap_source)
+        let seed = match req.options.fill {
+            FillMethod::None => None,
+            _ => {
+                let range = fill_range(window.range, &base_bars, window.last_bars.is_some());
+                self.store.bar_before(instrument.id, base, range.start()).await?
             }
         };
-        if let Some(n) = window.last_bars {
-            let skip = bars.len().saturating_sub(n as usize);
-            bars.drain(..skip);
-        }
+        let (bars, vwap_source) = derive_bars(req, calendar, base, session, &window, &base_bars, seed.as_ref())?;
         Ok(SeriesResult {
             instrument,
             bars_spec: req.bars,
@@ -356,8 +396,51 @@ impl Service {
             vwap_source,
             bars,
             base_bars: base_bars.len(),
+            continuous: None,
         })
     }
+}
+
+/// Derive the requested bars from base bars (ascending) of one series: activity bars, or time
+/// bars with optional gap filling (`seed` = the last base bar before the window), trimmed to
+/// the last N for `last_N_bars`.
+pub(crate) fn derive_bars(
+    req: &FetchRequest,
+    calendar: &Calendar,
+    base: Resolution,
+    session: SessionFilter,
+    window: &SeriesWindow,
+    base_bars: &[Bar],
+    seed: Option<&Bar>,
+) -> Result<(Vec<AggBar>, VwapSource), ServiceError> {
+    let (mut bars, vwap_source) = match req.bars {
+        BarSpec::Activity(activity) => {
+            let bars = derive_activity(base_bars, base, activity, calendar, session)?;
+            (bars, tradeassist_engine::vwap_source(base_bars))
+        }
+        BarSpec::Time(tf) => {
+            let mut spec = AggSpec::new(tf);
+            spec.align = req.options.align;
+            spec.label = req.options.label;
+            spec.sessions = session;
+            spec.session_vwap = req.options.session_vwap;
+            let aggregator =
+                Aggregator::new(calendar, base, spec).map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
+            let agg = aggregator.aggregate(base_bars, Some(req.now)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let bars = if req.options.fill == FillMethod::None {
+                agg.bars.clone()
+            } else {
+                let range = fill_range(window.range, base_bars, window.last_bars.is_some());
+                aggregator.fill(&agg, range, req.options.fill, seed)
+            };
+            (bars, agg.vwap_source)
+        }
+    };
+    if let Some(n) = window.last_bars {
+        let skip = bars.len().saturating_sub(n as usize);
+        bars.drain(..skip);
+    }
+    Ok((bars, vwap_source))
 }
 
 /// Resolve the request range for one series. Date bounds of an intraday (1-minute) series mean

@@ -75,6 +75,10 @@ impl Service {
         // Live subscribers see the new bars once they are stored.
         let live = (!self.live.is_empty()).then(|| batch.series.clone());
         let stats = self.store.ingest(batch).await?;
+        // The import is committed; a failed refresh only leaves the backlog for the next one.
+        if let Err(e) = self.refresh_rollups().await {
+            tracing::warn!(error = %e, "rollup refresh after import failed");
+        }
         for series in live.iter().flatten() {
             self.live.publish(&series.symbol, series.resolution, &series.bars);
         }

@@ -22,12 +22,15 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bench;
+mod continuous;
 mod error;
 mod fetch;
 mod gaps;
 mod import;
 mod live;
 mod queries;
+mod rollup;
 
 use std::sync::Arc;
 
@@ -36,9 +39,11 @@ pub use fetch::{
     DeriveOptions, FetchInput, FetchRequest, FetchResult, FrequencyInfo, SeriesResult, default_session, frequencies,
     parse_resolution, parse_session, parse_symbols,
 };
+pub use continuous::{ContinuousInfo, ContinuousOverrides, ContractInfo};
 pub use gaps::GapResult;
 pub use live::{LiveUpdate, Subscription};
 pub use import::{ImportFile, ImportReport};
+pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
 

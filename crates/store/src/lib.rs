@@ -16,12 +16,15 @@
 //! ```
 
 pub mod archive;
+pub mod bench;
 pub mod postgres;
+mod rollup;
 pub mod sqlite;
 
 use std::path::Path;
 
 use async_trait::async_trait;
+pub use rollup::{RollupBacklog, RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite};
 use tradeassist_model::{
     AssetClass, Bar, DataSource, Instrument, NewInstrument, NewSavedQuery, Resolution, SavedQuery,
     TimeRange,
@@ -156,6 +159,21 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_saved_query_run(&self, id: i64, now: i64) -> Result<()>;
 
     async fn data_sources(&self) -> Result<Vec<DataSource>>;
+
+    /// Base-series ranges written by ingests whose rollups have not been refreshed yet, oldest
+    /// first. Every ingest appends one entry per non-empty series in its own transaction, so
+    /// a crash between an ingest and the rollup refresh leaves the entry behind.
+    async fn rollup_backlog(&self) -> Result<Vec<RollupBacklog>>;
+    /// Apply one refresh of an instrument's rollups atomically (see [`RollupWrite`]).
+    async fn write_rollups(&self, write: RollupWrite) -> Result<()>;
+    /// Rollup rows of `key` lying inside `range` (`start >= range.start`, `end <= range.end`),
+    /// ascending, with the key's coverage and whether the base series has a backlog.
+    async fn read_rollups(
+        &self,
+        instrument_id: i64,
+        key: &RollupKey,
+        range: TimeRange,
+    ) -> Result<RollupSet>;
 }
 
 /// Operator maintenance of a store (the `maintain` command). Separate from [`Store`] because

@@ -40,8 +40,8 @@ mod cases {
     use chrono::NaiveDate;
     use tradeassist_model::{AssetClass, NewInstrument, NewSavedQuery, Resolution, TimeRange};
     use tradeassist_store::{
-        BarQuery, IngestBatch, IngestStats, InstrumentFilter, OpenInterestReading, SeriesInfo,
-        StoreError,
+        BarQuery, IngestBatch, IngestStats, InstrumentFilter, OpenInterestReading, RollupKey,
+        RollupRow, RollupSet, RollupSlice, RollupWrite, SeriesInfo, StoreError,
     };
 
     use super::Backend;
@@ -638,7 +638,7 @@ mod cases {
     }
 
     pub async fn migrations_down_and_up<S: Backend>(s: &S) {
-        assert_eq!(s.schema_version().await.unwrap(), 1);
+        assert_eq!(s.schema_version().await.unwrap(), 2);
         s.ingest(batch(
             vec![spy()],
             vec![series("SPY", Resolution::Minute, bars(T0, 60, 5, 15))],
@@ -651,7 +651,7 @@ mod cases {
         s.migrate_down(0).await.unwrap(); // nothing left to undo
         s.migrate_up().await.unwrap();
         s.migrate_up().await.unwrap(); // nothing left to do
-        assert_eq!(s.schema_version().await.unwrap(), 1);
+        assert_eq!(s.schema_version().await.unwrap(), 2);
         assert!(s.instrument("SPY").await.unwrap().is_none());
         assert_eq!(s.data_sources().await.unwrap().len(), 2);
         let fresh = bars(T0, 60, 5, 16);
@@ -665,6 +665,398 @@ mod cases {
             bits(&read_all(s, id_of(s, "SPY").await).await),
             bits(&fresh)
         );
+    }
+
+    fn key(timeframe: &str) -> RollupKey {
+        RollupKey {
+            base: Resolution::Minute,
+            timeframe: timeframe.into(),
+            sessions: "regular".into(),
+        }
+    }
+
+    /// A row with awkward floats and every optional field exercised (by `i`).
+    fn rollup(start: i64, len: i64, i: u32) -> RollupRow {
+        let f = 1.0 / 3.0 + f64::from(i);
+        RollupRow {
+            start,
+            end: start + len,
+            date: i
+                .is_multiple_of(2)
+                .then(|| NaiveDate::from_ymd_opt(2013, 10, 7 + i).unwrap()),
+            open: 100.0 + f,
+            high: 101.0 + f,
+            low: 99.0 + f,
+            close: 100.5 + f,
+            volume: 1e4 * f,
+            open_interest: i.is_multiple_of(3).then_some(0.1 + 0.2),
+            vwap_typical: (i % 4 != 3).then_some(100.25 + f),
+            vwap_vendor: (i % 2 == 1).then_some(100.125 + f),
+            all_vendor: i % 2 == 1,
+            count: 60 + i,
+            last_ts: start + len - 60,
+        }
+    }
+
+    fn row_bits(rows: &[RollupRow]) -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                let b = |x: f64| x.to_bits();
+                let o = |x: Option<f64>| x.map(f64::to_bits);
+                format!(
+                    "{} {} {:?} {} {} {} {} {} {:?} {:?} {:?} {} {} {}",
+                    r.start,
+                    r.end,
+                    r.date,
+                    b(r.open),
+                    b(r.high),
+                    b(r.low),
+                    b(r.close),
+                    b(r.volume),
+                    o(r.open_interest),
+                    o(r.vwap_typical),
+                    o(r.vwap_vendor),
+                    r.all_vendor,
+                    r.count,
+                    r.last_ts
+                )
+            })
+            .collect()
+    }
+
+    fn slice(k: RollupKey, lo: i64, hi: i64, rows: Vec<RollupRow>, covered: i64) -> RollupSlice {
+        RollupSlice {
+            key: k,
+            replace: TimeRange::new(lo, hi).unwrap(),
+            rows,
+            covered_until: covered,
+        }
+    }
+
+    pub async fn ingest_records_rollup_backlog<S: Backend>(s: &S) {
+        assert!(s.rollup_backlog().await.unwrap().is_empty());
+        let mut minute = bars(T0, 60, 10, 30);
+        minute.reverse(); // the range is min..max whatever the order
+        s.ingest(batch(
+            vec![spy(), es(2013, 12, None)],
+            vec![
+                series("SPY", Resolution::Minute, minute),
+                series("SPY", Resolution::Day, bars(DAY0, 86_400, 3, 31)),
+                series("ESZ13", Resolution::Minute, vec![]),
+            ],
+        ))
+        .await
+        .unwrap();
+        let id = id_of(s, "SPY").await;
+        let backlog = s.rollup_backlog().await.unwrap();
+        let summary: Vec<_> = backlog
+            .iter()
+            .map(|b| {
+                (
+                    b.instrument_id,
+                    b.symbol.as_str(),
+                    b.resolution,
+                    b.first_ts,
+                    b.last_ts,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (id, "SPY", Resolution::Minute, T0, T0 + 540),
+                (id, "SPY", Resolution::Day, DAY0, DAY0 + 2 * 86_400),
+            ]
+        );
+        assert!(backlog[0].seq < backlog[1].seq);
+        let pending = s.read_rollups(id, &key("1h"), all()).await.unwrap();
+        assert_eq!(
+            pending,
+            RollupSet {
+                covered_until: None,
+                pending: true,
+                rows: vec![]
+            }
+        );
+
+        // A failed ingest leaves no backlog entry behind.
+        let bad = batch(
+            vec![],
+            vec![
+                series("SPY", Resolution::Minute, bars(T0 + 6_000, 60, 5, 32)),
+                series("MISSING", Resolution::Minute, bars(T0, 60, 5, 33)),
+            ],
+        );
+        assert!(s.ingest(bad).await.is_err());
+        assert_eq!(s.rollup_backlog().await.unwrap(), backlog);
+
+        // Resolving the minute entry clears `pending` for the minute base only; a later
+        // ingest adds a newer entry that an older refresh cannot resolve.
+        s.ingest(batch(
+            vec![],
+            vec![series("SPY", Resolution::Minute, bars(T0 + 600, 60, 2, 34))],
+        ))
+        .await
+        .unwrap();
+        s.write_rollups(RollupWrite {
+            instrument_id: id,
+            slices: vec![],
+            resolved: vec![backlog[0].seq],
+        })
+        .await
+        .unwrap();
+        let left = s.rollup_backlog().await.unwrap();
+        assert_eq!(left.len(), 2);
+        // A refresh that resolves an entry someone else resolved writes nothing.
+        let stale = RollupWrite {
+            instrument_id: id,
+            slices: vec![slice(
+                key("1h"),
+                T0,
+                T0 + 3_600,
+                vec![rollup(T0, 3_600, 0)],
+                T0,
+            )],
+            resolved: vec![left[1].seq, backlog[0].seq],
+        };
+        assert!(matches!(
+            s.write_rollups(stale).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.rollup_backlog().await.unwrap(), left);
+        assert_eq!(
+            s.read_rollups(id, &key("1h"), all())
+                .await
+                .unwrap()
+                .covered_until,
+            None
+        );
+        assert_eq!(left[0], backlog[1]);
+        assert_eq!((left[1].first_ts, left[1].last_ts), (T0 + 600, T0 + 660));
+        assert!(s.read_rollups(id, &key("1h"), all()).await.unwrap().pending);
+        s.write_rollups(RollupWrite {
+            instrument_id: id,
+            slices: vec![],
+            resolved: vec![left[1].seq],
+        })
+        .await
+        .unwrap();
+        assert!(!s.read_rollups(id, &key("1h"), all()).await.unwrap().pending);
+        assert_eq!(s.rollup_backlog().await.unwrap(), [backlog[1].clone()]);
+    }
+
+    pub async fn rollups_replace_ranges_atomically<S: Backend>(s: &S) {
+        s.ingest(batch(vec![spy(), es(2013, 12, None)], vec![]))
+            .await
+            .unwrap();
+        let id = id_of(s, "SPY").await;
+        let other = id_of(s, "ESZ13").await;
+        let hours: Vec<RollupRow> = (0..6)
+            .map(|i| rollup(T0 + i64::from(i) * 3_600, 3_600, i))
+            .collect();
+        let day = vec![rollup(T0, 23_400, 0)];
+        s.write_rollups(RollupWrite {
+            instrument_id: id,
+            slices: vec![
+                slice(key("1h"), T0, T0 + 6 * 3_600, hours.clone(), T0 + 6 * 3_600),
+                slice(key("1d"), T0, T0 + 23_400, day.clone(), T0 + 23_400),
+            ],
+            resolved: vec![],
+        })
+        .await
+        .unwrap();
+        let read = |k: RollupKey, id: i64, lo: i64, hi: i64| async move {
+            s.read_rollups(id, &k, TimeRange::new(lo, hi).unwrap())
+                .await
+                .unwrap()
+        };
+        let got = read(key("1h"), id, 0, 4_000_000_000).await;
+        assert_eq!(got.covered_until, Some(T0 + 6 * 3_600));
+        assert!(!got.pending);
+        assert_eq!(row_bits(&got.rows), row_bits(&hours));
+        assert_eq!(
+            row_bits(&read(key("1d"), id, 0, 4_000_000_000).await.rows),
+            row_bits(&day)
+        );
+        // Only rows wholly inside the range: [T0+1h, T0+3h+1) holds hours 1 and 2.
+        let part = read(key("1h"), id, T0 + 3_600, T0 + 3 * 3_600 + 1).await;
+        assert_eq!(row_bits(&part.rows), row_bits(&hours[1..3]));
+        // Keys and instruments are separate.
+        let regular_ext = RollupKey {
+            sessions: "extended".into(),
+            ..key("1h")
+        };
+        assert_eq!(
+            read(regular_ext, id, 0, 4_000_000_000).await,
+            RollupSet::default()
+        );
+        assert_eq!(
+            read(key("1h"), other, 0, 4_000_000_000).await,
+            RollupSet::default()
+        );
+
+        // Replace hours 2..4 by one changed row: 2 and 3 go, the straddling 4 stays.
+        let changed = rollup(T0 + 2 * 3_600, 3_600, 9);
+        s.write_rollups(RollupWrite {
+            instrument_id: id,
+            slices: vec![slice(
+                key("1h"),
+                T0 + 2 * 3_600,
+                T0 + 4 * 3_600 + 1_800,
+                vec![changed],
+                T0 + 7 * 3_600,
+            )],
+            resolved: vec![],
+        })
+        .await
+        .unwrap();
+        let got = read(key("1h"), id, 0, 4_000_000_000).await;
+        let want: Vec<RollupRow> = [hours[0], hours[1], changed, hours[4], hours[5]].into();
+        assert_eq!(row_bits(&got.rows), row_bits(&want));
+        assert_eq!(got.covered_until, Some(T0 + 7 * 3_600));
+        assert_eq!(
+            row_bits(&read(key("1d"), id, 0, 4_000_000_000).await.rows),
+            row_bits(&day)
+        );
+
+        // A bad write (row outside its range, or out of order) changes nothing.
+        for rows in [
+            vec![rollup(T0, 3_600, 1)],
+            vec![
+                rollup(T0 + 3 * 3_600, 3_600, 1),
+                rollup(T0 + 2 * 3_600, 3_600, 1),
+            ],
+        ] {
+            let bad = RollupWrite {
+                instrument_id: id,
+                slices: vec![
+                    slice(key("1d"), 0, 4_000_000_000, vec![], 1),
+                    slice(key("1h"), T0 + 3_600, T0 + 6 * 3_600, rows, 1),
+                ],
+                resolved: vec![],
+            };
+            assert!(s.write_rollups(bad).await.is_err());
+        }
+        assert_eq!(
+            row_bits(&read(key("1h"), id, 0, 4_000_000_000).await.rows),
+            row_bits(&want)
+        );
+        assert_eq!(
+            row_bits(&read(key("1d"), id, 0, 4_000_000_000).await.rows),
+            row_bits(&day)
+        );
+
+        // Retention drops every row that starts before the cut, also a straddling one.
+        s.retention(T0 + 3_600 + 1).await.unwrap();
+        let got = read(key("1h"), id, 0, 4_000_000_000).await;
+        assert_eq!(row_bits(&got.rows), row_bits(&want[2..]));
+        assert!(read(key("1d"), id, 0, 4_000_000_000).await.rows.is_empty());
+    }
+
+    pub async fn migration_marks_existing_series_pending<S: Backend>(s: &S) {
+        s.ingest(batch(
+            vec![spy()],
+            vec![series("SPY", Resolution::Minute, bars(T0, 60, 5, 35))],
+        ))
+        .await
+        .unwrap();
+        let id = id_of(s, "SPY").await;
+        let seq = s.rollup_backlog().await.unwrap()[0].seq;
+        s.write_rollups(RollupWrite {
+            instrument_id: id,
+            slices: vec![slice(
+                key("1h"),
+                T0,
+                T0 + 3_600,
+                vec![rollup(T0, 3_600, 0)],
+                T0,
+            )],
+            resolved: vec![seq],
+        })
+        .await
+        .unwrap();
+        assert!(s.rollup_backlog().await.unwrap().is_empty());
+        s.migrate_down(1).await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), 1);
+        assert!(s.rollup_backlog().await.is_err(), "rollup tables are gone");
+        s.migrate_up().await.unwrap();
+        let backlog = s.rollup_backlog().await.unwrap();
+        assert_eq!(backlog.len(), 1);
+        assert_eq!((backlog[0].first_ts, backlog[0].last_ts), (T0, T0 + 240));
+        let set = s.read_rollups(id, &key("1h"), all()).await.unwrap();
+        assert!(set.pending && set.rows.is_empty() && set.covered_until.is_none());
+    }
+
+    /// `series()` is kept by ingest, not counted: appends, overlaps, in-batch duplicates,
+    /// re-ingests and retention all leave it equal to the stored bars.
+    pub async fn series_counts_stay_exact<S: Backend>(s: &S) {
+        let check = |label: &'static str| async move {
+            let id = id_of(s, "SPY").await;
+            let stored = read_all(s, id).await;
+            let info = s.series(id).await.unwrap();
+            let minute = info
+                .iter()
+                .find(|i| i.resolution == Resolution::Minute)
+                .unwrap();
+            assert_eq!(
+                (minute.first_ts, minute.last_ts, minute.count),
+                (
+                    stored[0].ts(),
+                    stored.last().unwrap().ts(),
+                    stored.len() as u64
+                ),
+                "{label}"
+            );
+        };
+        s.ingest(batch(
+            vec![spy()],
+            vec![series("SPY", Resolution::Minute, bars(T0, 60, 100, 40))],
+        ))
+        .await
+        .unwrap();
+        check("first").await;
+        s.ingest(batch(
+            vec![],
+            vec![series(
+                "SPY",
+                Resolution::Minute,
+                bars(T0 + 6_000, 60, 50, 41),
+            )],
+        ))
+        .await
+        .unwrap();
+        check("append").await;
+        // Overlaps the end and extends it, arrives descending, with a duplicate inside.
+        let mut mixed = bars(T0 + 9_000, 60, 40, 42);
+        mixed.push(mixed[3]);
+        mixed.reverse();
+        s.ingest(batch(
+            vec![],
+            vec![series("SPY", Resolution::Minute, mixed)],
+        ))
+        .await
+        .unwrap();
+        check("overlap").await;
+        // Backfill before the first bar, and the same series twice in one batch.
+        s.ingest(batch(
+            vec![],
+            vec![
+                series("SPY", Resolution::Minute, bars(T0 - 600, 60, 5, 43)),
+                series("SPY", Resolution::Minute, bars(T0 - 300, 60, 10, 44)),
+            ],
+        ))
+        .await
+        .unwrap();
+        check("backfill").await;
+        s.ingest(batch(
+            vec![],
+            vec![series("SPY", Resolution::Minute, bars(T0, 60, 100, 40))],
+        ))
+        .await
+        .unwrap();
+        check("re-ingest").await;
+        s.retention(T0 + 30).await.unwrap();
+        check("retention").await;
     }
 
     /// Three months of minute bars for two instruments plus daily bars.
@@ -815,4 +1207,8 @@ suite!(
     migrations_down_and_up,
     archive_then_restore_is_bit_exact,
     retention_and_maintenance,
+    ingest_records_rollup_backlog,
+    rollups_replace_ranges_atomically,
+    migration_marks_existing_series_pending,
+    series_counts_stay_exact,
 );

@@ -1,10 +1,10 @@
 //! Wire types of the REST API. Domain types are converted here, at the edge.
 
 use serde::{Deserialize, Serialize};
-use tradeassist_engine::{AggBar, FillKind, SessionFilter, VwapSource};
+use tradeassist_engine::{AggBar, DateSource, FillKind, RollEvent, RollTrigger, SessionFilter, VwapSource};
 use tradeassist_model::{DataSource, Instrument, SavedQuery, time::rfc3339};
 use tradeassist_service::{
-    FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError,
+    ContractInfo, FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError,
 };
 
 /// Wire name of a session filter.
@@ -19,7 +19,7 @@ use tradeassist_store::SeriesInfo;
 use utoipa::{IntoParams, ToSchema};
 
 /// Parameters of a fetch. Give `start` (and optionally `end`), or a `preset`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchRequestDto {
     /// Symbols to fetch, e.g. `["AAPL", "IBM"]`.
@@ -68,6 +68,31 @@ pub struct FetchRequestDto {
     /// frequencies when the instrument has them, else 1-minute bars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// Continuous futures (`ES.c.0`, `ES.v.0`, `ES.n.1`): override the symbol's roll rule with
+    /// `calendar`, `volume`, `open_interest` or `fixed` (with `roll_dates`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll: Option<String>,
+    /// Calendar rule: roll this many trading days before the anchor date (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_offset: Option<u32>,
+    /// Calendar rule anchor: `last_trade` (default) or `first_notice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_anchor: Option<String>,
+    /// Prices that set the roll gap: `last_close_both` (default: both closes on the last session
+    /// before the roll) or `last_old_first_new`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_price: Option<String>,
+    /// With `roll=fixed`: roll dates, ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roll_dates: Vec<String>,
+    /// Rank override for continuous symbols (0 = front month).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<usize>,
+    /// Price adjustment. Continuous futures: `none` (default), `difference_back`, `ratio_back`,
+    /// `difference_forward`, `ratio_forward`. Stocks: `none` (default; raw vendor prices),
+    /// `split` or `all` (splits and dividends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjust: Option<String>,
 }
 
 impl FetchRequestDto {
@@ -87,6 +112,13 @@ impl FetchRequestDto {
             fill: self.fill.clone(),
             session_vwap: self.session_vwap,
             base: self.base.clone(),
+            roll: self.roll.clone(),
+            roll_offset: self.roll_offset,
+            roll_anchor: self.roll_anchor.clone(),
+            roll_price: self.roll_price.clone(),
+            roll_dates: self.roll_dates.clone(),
+            rank: self.rank,
+            adjust: self.adjust.clone(),
         };
         FetchRequest::parse(&input, now)
     }
@@ -121,6 +153,9 @@ pub struct BarDto {
     /// `null`, `prev` or `linear` for bars created by gap filling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filled: Option<String>,
+    /// Continuous futures: the contract of the bar (of its last base bar).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
 }
 
 impl From<&AggBar> for BarDto {
@@ -146,6 +181,7 @@ impl From<&AggBar> for BarDto {
                 }
                 .to_string()
             }),
+            contract: None,
         }
     }
 }
@@ -172,6 +208,61 @@ pub struct SeriesDto {
     pub end: String,
     pub count: usize,
     pub bars: Vec<BarDto>,
+    /// Continuous futures: the rolls inside the range (the roll table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolls: Option<Vec<RollDto>>,
+    /// Things the caller should know (e.g. back-adjusted prices at or below zero).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// One roll of a continuous series. Adjusted values trace back to raw ones through
+/// `cumulative`: backward modes add/multiply the old contract's segment by it, forward modes
+/// the new contract's segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RollDto {
+    /// First trading day of the new contract.
+    pub date: String,
+    /// Instant the new contract takes over (its session open), RFC 3339 UTC.
+    pub ts: String,
+    pub from: String,
+    pub to: String,
+    /// Prices that set the gap (by default both closes on the last session before the roll).
+    pub from_price: f64,
+    pub to_price: f64,
+    /// `to_price - from_price`.
+    pub difference: f64,
+    /// `to_price / from_price` (null when a price is not positive).
+    pub ratio: Option<f64>,
+    /// Cumulative adjustment of the adjusted segment: an addend (difference modes) or a factor
+    /// (ratio modes); 0 / 1 without adjustment.
+    pub cumulative: f64,
+    /// `calendar`, `volume`, `open_interest`, `fixed` or `expired`.
+    pub trigger: String,
+}
+
+impl From<&RollEvent> for RollDto {
+    fn from(r: &RollEvent) -> Self {
+        RollDto {
+            date: r.date.to_string(),
+            ts: rfc3339(r.ts),
+            from: r.from.to_string(),
+            to: r.to.to_string(),
+            from_price: r.from_price,
+            to_price: r.to_price,
+            difference: r.difference,
+            ratio: r.ratio,
+            cumulative: r.cumulative.value(),
+            trigger: match r.trigger {
+                RollTrigger::Calendar { .. } => "calendar",
+                RollTrigger::Volume { .. } => "volume",
+                RollTrigger::OpenInterest { .. } => "open_interest",
+                RollTrigger::Fixed { .. } => "fixed",
+                RollTrigger::Expired { .. } => "expired",
+            }
+            .into(),
+        }
+    }
 }
 
 impl From<&SeriesResult> for SeriesDto {
@@ -192,7 +283,17 @@ impl From<&SeriesResult> for SeriesDto {
             start: rfc3339(s.window.range.start()),
             end: rfc3339(s.window.range.end()),
             count: s.bars.len(),
-            bars: s.bars.iter().map(BarDto::from).collect(),
+            bars: match &s.continuous {
+                Some(c) => s
+                    .bars
+                    .iter()
+                    .zip(&c.bar_contracts)
+                    .map(|(b, contract)| BarDto { contract: Some(contract.to_string()), ..BarDto::from(b) })
+                    .collect(),
+                None => s.bars.iter().map(BarDto::from).collect(),
+            },
+            rolls: s.continuous.as_ref().map(|c| c.rolls.iter().map(RollDto::from).collect()),
+            warnings: s.continuous.as_ref().map(|c| c.warnings.clone()).unwrap_or_default(),
         }
     }
 }
@@ -492,4 +593,73 @@ impl From<&GapResult> for GapReportDto {
                 .collect(),
         }
     }
+}
+
+/// A stored futures contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContractInfoDto {
+    pub symbol: String,
+    pub root: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub last_trade_date: Option<String>,
+    /// `explicit` (from imported data) or `rule` (derived from the exchange's expiry rule).
+    pub last_trade_date_source: Option<String>,
+    pub first_notice_date: Option<String>,
+    pub first_notice_date_source: Option<String>,
+    pub series: Vec<SeriesInfoDto>,
+}
+
+impl From<&ContractInfo> for ContractInfoDto {
+    fn from(c: &ContractInfo) -> Self {
+        let contract = c.instrument.contract.as_ref();
+        let source = |s: DateSource| match s {
+            DateSource::Explicit => "explicit".to_string(),
+            DateSource::Rule => "rule".to_string(),
+        };
+        ContractInfoDto {
+            symbol: c.instrument.symbol.clone(),
+            root: contract.map(|k| k.root.clone()).unwrap_or_default(),
+            month: contract.map(|k| k.month.to_string()).unwrap_or_default(),
+            last_trade_date: c.dates.as_ref().map(|d| d.last_trade.to_string()),
+            last_trade_date_source: c.dates.as_ref().map(|d| source(d.last_trade_source)),
+            first_notice_date: c.dates.as_ref().and_then(|d| d.first_notice.map(|x| x.to_string())),
+            first_notice_date_source: c.dates.as_ref().and_then(|d| d.first_notice_source.map(source)),
+            series: c.series.iter().map(SeriesInfoDto::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContractList {
+    pub data: Vec<ContractInfoDto>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RollsQuery {
+    /// `calendar`, `volume` (default) or `open_interest`.
+    pub rule: Option<String>,
+    /// 0 = front month (default).
+    pub rank: Option<usize>,
+    /// Calendar rule: trading days before the anchor date.
+    pub roll_offset: Option<u32>,
+    /// `last_trade` (default) or `first_notice`.
+    pub roll_anchor: Option<String>,
+    /// `last_close_both` (default) or `last_old_first_new`.
+    pub roll_price: Option<String>,
+    /// Adjustment whose cumulative values the table shows (default `none`).
+    pub adjust: Option<String>,
+    pub start: String,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RollTable {
+    /// The continuous symbol the table belongs to, e.g. `ES.v.0`.
+    pub symbol: String,
+    pub data: Vec<RollDto>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

@@ -223,6 +223,51 @@ pub async fn gaps(
     Ok(Json(GapReportDto::from(&result)))
 }
 
+/// Stored contracts of a futures root with last trade / first notice dates.
+#[utoipa::path(get, path = "/api/v1/historical-data/futures/{root}/contracts", tag = TAG,
+    params(("root" = String, Path, description = "Futures root, e.g. ES")),
+    responses((status = 200, body = ContractList), (status = 404, body = ErrorBody)))]
+pub async fn futures_contracts(
+    State(state): State<AppState>,
+    ApiPath(root): ApiPath<String>,
+) -> Result<Json<ContractList>, ApiError> {
+    let contracts = state.service.futures_contracts(&root).await?;
+    Ok(Json(ContractList { data: contracts.iter().map(ContractInfoDto::from).collect() }))
+}
+
+/// Roll table of a continuous series of a root.
+#[utoipa::path(get, path = "/api/v1/historical-data/futures/{root}/rolls", tag = TAG,
+    params(("root" = String, Path, description = "Futures root, e.g. ES"), RollsQuery),
+    responses((status = 200, body = RollTable), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn futures_rolls(
+    State(state): State<AppState>,
+    ApiPath(root): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RollsQuery>,
+) -> Result<Json<RollTable>, ApiError> {
+    let letter = match q.rule.as_deref().unwrap_or("volume") {
+        "calendar" => "c",
+        "volume" => "v",
+        "open_interest" => "n",
+        other => {
+            return Err(ServiceError::invalid("rule", format!("`{other}` is not calendar, volume or open_interest")).into());
+        }
+    };
+    let dto = FetchRequestDto {
+        symbols: vec![format!("{root}.{letter}.{}", q.rank.unwrap_or(0))],
+        frequency: "1d".into(),
+        start: Some(q.start),
+        end: q.end,
+        roll_offset: q.roll_offset,
+        roll_anchor: q.roll_anchor,
+        roll_price: q.roll_price,
+        adjust: q.adjust,
+        ..FetchRequestDto::default()
+    };
+    let (symbol, rolls, warnings) = state.service.rolls(dto.validate(now())?).await?;
+    Ok(Json(RollTable { symbol: symbol.to_string(), data: rolls.iter().map(RollDto::from).collect(), warnings }))
+}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = HealthDto)))]
 pub async fn live() -> Json<HealthDto> {

@@ -54,6 +54,8 @@ pub struct ApiPath<T>(pub T);
         handlers::delete_query,
         handlers::run_query,
         handlers::gaps,
+        handlers::futures_contracts,
+        handlers::futures_rolls,
         handlers::live,
         handlers::ready,
     ),
@@ -78,7 +80,9 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
             put(handlers::update_query).delete(handlers::delete_query),
         )
         .route("/queries/{id}/run", post(handlers::run_query))
-        .route("/gaps", get(handlers::gaps));
+        .route("/gaps", get(handlers::gaps))
+        .route("/futures/{root}/contracts", get(handlers::futures_contracts))
+        .route("/futures/{root}/rolls", get(handlers::futures_rolls));
     Router::new()
         .nest("/api/v1/historical-data", api)
         .route("/health/live", get(handlers::live))

@@ -50,6 +50,24 @@ pub enum Command {
     Gaps(GapsArgs),
     /// Database maintenance: statistics, vacuum, retention, Parquet archive and restore, plans.
     Maintain(maintain::MaintainArgs),
+    /// Roll table of a continuous futures symbol (ES.c.0, ES.v.0, ES.n.1).
+    Rolls(RollsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollsArgs {
+    /// Continuous symbol ROOT.RULE.RANK, e.g. ES.v.0.
+    #[arg(long)]
+    pub symbol: String,
+    #[arg(long)]
+    pub start: String,
+    #[arg(long)]
+    pub end: Option<String>,
+    /// csv prints `date,from,to,from_price,to_price,difference,ratio`; json the full table.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub roll: RollArgs,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +170,34 @@ pub struct QueryArgs {
     /// CSV: also print date, vwap and complete columns.
     #[arg(long)]
     pub detail: bool,
+    #[command(flatten)]
+    pub roll: RollArgs,
+}
+
+/// Options of continuous futures symbols (ES.c.0, ES.v.0, ES.n.1) and price adjustment.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RollArgs {
+    /// Roll rule override: calendar, volume, open_interest or fixed (with --roll-date).
+    #[arg(long)]
+    pub roll: Option<String>,
+    /// Calendar rule: trading days before the anchor date.
+    #[arg(long)]
+    pub roll_offset: Option<u32>,
+    /// Calendar rule anchor: last_trade (default) or first_notice.
+    #[arg(long)]
+    pub roll_anchor: Option<String>,
+    /// Gap prices: last_close_both (default) or last_old_first_new.
+    #[arg(long)]
+    pub roll_price: Option<String>,
+    /// With --roll fixed: a roll date (repeatable, ascending).
+    #[arg(long = "roll-date")]
+    pub roll_dates: Vec<String>,
+    /// Rank override (0 = front month).
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// Futures: none, difference_back, ratio_back, difference_forward, ratio_forward; stocks: none, split, all.
+    #[arg(long)]
+    pub adjust: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +307,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Instruments(args) => instruments(config, args).await,
         Command::Gaps(args) => gaps(config, args).await,
         Command::Maintain(args) => maintain::run(config, args).await,
+        Command::Rolls(args) => rolls(config, args).await,
     }
 }
 
@@ -352,6 +399,13 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
         fill: args.fill,
         session_vwap: args.session_vwap,
         base: args.base,
+        roll: args.roll.roll,
+        roll_offset: args.roll.roll_offset,
+        roll_anchor: args.roll.roll_anchor,
+        roll_price: args.roll.roll_price,
+        roll_dates: args.roll.roll_dates,
+        rank: args.roll.rank,
+        adjust: args.roll.adjust,
     };
     let request = dto.validate(now())?;
     let service = open_service(&config).await?;
@@ -435,5 +489,58 @@ async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
         result.report.expected,
         result.report.completeness()
     );
+    Ok(())
+}
+
+async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
+    let dto = FetchRequestDto {
+        symbols: vec![args.symbol],
+        frequency: "1d".into(),
+        start: Some(args.start),
+        end: args.end,
+        roll: args.roll.roll,
+        roll_offset: args.roll.roll_offset,
+        roll_anchor: args.roll.roll_anchor,
+        roll_price: args.roll.roll_price,
+        roll_dates: args.roll.roll_dates,
+        rank: args.roll.rank,
+        adjust: args.roll.adjust,
+        ..FetchRequestDto::default()
+    };
+    let request = dto.validate(now())?;
+    let service = open_service(&config).await?;
+    let (symbol, rolls, warnings) = service.rolls(request).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        ListFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(["date", "from", "to", "from_price", "to_price", "difference", "ratio"])?;
+            for r in &rolls {
+                w.write_record([
+                    r.date.to_string(),
+                    r.from.to_string(),
+                    r.to.to_string(),
+                    r.from_price.to_string(),
+                    r.to_price.to_string(),
+                    r.difference.to_string(),
+                    r.ratio.map(|x| x.to_string()).unwrap_or_default(),
+                ])?;
+            }
+            w.flush()?;
+        }
+        ListFormat::Json => {
+            let table = api::dto::RollTable {
+                symbol: symbol.to_string(),
+                data: rolls.iter().map(api::dto::RollDto::from).collect(),
+                warnings: warnings.clone(),
+            };
+            output::write_json(&mut out, &table)?;
+        }
+    }
+    out.flush()?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }

@@ -36,11 +36,11 @@ use tradeassist_model::{
 use crate::archive::{self, ArchiveReport};
 use crate::{
     BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, OpenInterestReading, Result,
-    SeriesInfo, Store, StoreError,
+    RollupBacklog, RollupKey, RollupSet, RollupWrite, SeriesInfo, Store, StoreError,
 };
 use rows::{
-    BAR_COLUMNS, INSTRUMENT_COLUMNS, SAVED_QUERY_COLUMNS, bar_from_row, data_source_from_row,
-    instrument_from_row, saved_query_from_row,
+    BAR_COLUMNS, INSTRUMENT_COLUMNS, ROLLUP_COLUMNS, SAVED_QUERY_COLUMNS, bar_from_row,
+    data_source_from_row, instrument_from_row, rollup_from_row, saved_query_from_row,
 };
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -363,6 +363,23 @@ impl PostgresStore {
         Ok(out)
     }
 
+    /// Daily OHLCV by UTC day in one SQL aggregate (the benchmark's naive reference).
+    pub(crate) async fn naive_daily(&self, instrument_id: i64, range: TimeRange) -> Result<usize> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT ts / 86400 AS day, (array_agg(open ORDER BY ts))[1], MAX(high), MIN(low),
+                        (array_agg(close ORDER BY ts DESC))[1], SUM(volume)
+                 FROM bars WHERE instrument_id = $1 AND resolution = 60 AND ts >= $2 AND ts < $3
+                 GROUP BY day ORDER BY day",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&instrument_id, &range.start(), &range.end()])
+            .await?;
+        Ok(rows.len())
+    }
+
     /// Names of the `bars` partitions, oldest first.
     pub async fn partitions(&self) -> Result<Vec<String>> {
         let client = self.client().await?;
@@ -411,6 +428,9 @@ async fn delete_older_than(tx: &tokio_postgres::Transaction<'_>, older_than: i64
     removed += tx
         .execute("DELETE FROM bars WHERE ts < $1", &[&older_than])
         .await?;
+    tx.execute("DELETE FROM rollups WHERE start < $1", &[&older_than])
+        .await?;
+    recount_series(tx).await?;
     Ok(removed)
 }
 
@@ -442,6 +462,298 @@ async fn instrument_ids<'a>(
         ))),
         None => Ok(ids),
     }
+}
+
+/// `(instrument_id, resolution)` of a series.
+type SeriesKey = (i64, i32);
+
+/// First and last `ts` written per series of a batch.
+fn series_extents(
+    batch: &IngestBatch,
+    ids: &HashMap<&str, i64>,
+) -> BTreeMap<SeriesKey, (i64, i64)> {
+    let mut out: BTreeMap<SeriesKey, (i64, i64)> = BTreeMap::new();
+    for s in &batch.series {
+        for b in &s.bars {
+            let e = out
+                .entry((ids[s.symbol.as_str()], s.resolution.seconds() as i32))
+                .or_insert((b.ts(), b.ts()));
+            e.0 = e.0.min(b.ts());
+            e.1 = e.1.max(b.ts());
+        }
+    }
+    out
+}
+
+/// Lock the `series_stats` rows of the written series (creating missing ones), in key order
+/// so concurrent ingests cannot deadlock; returns the last stored `ts` of non-empty series.
+/// Ingests of the same series serialise here, which keeps the row counts exact.
+async fn lock_series_stats(
+    tx: &tokio_postgres::Transaction<'_>,
+    extents: &BTreeMap<SeriesKey, (i64, i64)>,
+) -> Result<BTreeMap<SeriesKey, i64>> {
+    if extents.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<i64> = extents.keys().map(|k| k.0).collect();
+    let res: Vec<i32> = extents.keys().map(|k| k.1).collect();
+    tx.execute(
+        "INSERT INTO series_stats (instrument_id, resolution, first_ts, last_ts, count)
+         SELECT i, r, 0, 0, 0 FROM unnest($1::BIGINT[], $2::INTEGER[]) AS t (i, r)
+         ORDER BY i, r
+         ON CONFLICT (instrument_id, resolution) DO NOTHING",
+        &[&ids, &res],
+    )
+    .await?;
+    let rows = tx
+        .query(
+            "SELECT s.instrument_id, s.resolution, s.last_ts, s.count FROM series_stats s
+             JOIN unnest($1::BIGINT[], $2::INTEGER[]) AS t (i, r)
+               ON s.instrument_id = t.i AND s.resolution = t.r
+             ORDER BY s.instrument_id, s.resolution FOR UPDATE OF s",
+            &[&ids, &res],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.get::<_, i64>(3) > 0)
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect())
+}
+
+/// Stored bars per series inside the written `[first, last]` ranges.
+async fn count_ranges(
+    tx: &tokio_postgres::Transaction<'_>,
+    extents: &BTreeMap<SeriesKey, (i64, i64)>,
+) -> Result<BTreeMap<SeriesKey, i64>> {
+    let stmt = tx
+        .prepare(
+            "SELECT COUNT(*) FROM bars WHERE instrument_id = $1 AND resolution = $2
+               AND ts >= $3 AND ts <= $4",
+        )
+        .await?;
+    let mut out = BTreeMap::new();
+    for (&(id, res), &(first, last)) in extents {
+        let n: i64 = tx
+            .query_one(&stmt, &[&id, &res, &first, &last])
+            .await?
+            .get(0);
+        out.insert((id, res), n);
+    }
+    Ok(out)
+}
+
+async fn update_series_stats(
+    tx: &tokio_postgres::Transaction<'_>,
+    extents: &BTreeMap<SeriesKey, (i64, i64)>,
+    added: &BTreeMap<SeriesKey, i64>,
+) -> Result<()> {
+    if extents.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = extents.keys().map(|k| k.0).collect();
+    let res: Vec<i32> = extents.keys().map(|k| k.1).collect();
+    let first: Vec<i64> = extents.values().map(|e| e.0).collect();
+    let last: Vec<i64> = extents.values().map(|e| e.1).collect();
+    let n: Vec<i64> = extents
+        .keys()
+        .map(|k| added.get(k).copied().unwrap_or(0))
+        .collect();
+    tx.execute(
+        "UPDATE series_stats s SET
+             first_ts = CASE WHEN s.count = 0 THEN t.f ELSE LEAST(s.first_ts, t.f) END,
+             last_ts = CASE WHEN s.count = 0 THEN t.l ELSE GREATEST(s.last_ts, t.l) END,
+             count = s.count + t.n
+         FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
+             AS t (i, r, f, l, n)
+         WHERE s.instrument_id = t.i AND s.resolution = t.r",
+        &[&ids, &res, &first, &last, &n],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Recompute `series_stats` from the bars (after deletes).
+async fn recount_series(tx: &tokio_postgres::Transaction<'_>) -> Result<()> {
+    tx.batch_execute(
+        "DELETE FROM series_stats;
+         INSERT INTO series_stats (instrument_id, resolution, first_ts, last_ts, count)
+         SELECT instrument_id, resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars
+         GROUP BY instrument_id, resolution;",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Binary `COPY` of staged bars into `table` (`bars` or the staging table).
+async fn copy_bars(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &str,
+    staged: &[StagedBar<'_>],
+) -> Result<()> {
+    let sink = tx
+        .copy_in(&format!(
+            "COPY {table} (instrument_id, resolution, ts, open, high, low, close, volume,
+                 open_interest, trade_count, vwap) FROM STDIN (FORMAT binary)"
+        ))
+        .await?;
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::INT8,
+            Type::INT4,
+            Type::INT8,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::INT8,
+            Type::FLOAT8,
+        ],
+    );
+    pin_mut!(writer);
+    for (id, res, b) in staged {
+        let (ts, open, high, low, close, volume) =
+            (b.ts(), b.open(), b.high(), b.low(), b.close(), b.volume());
+        let (oi, trades, vwap) = (
+            b.open_interest(),
+            b.trade_count().map(|t| t as i64),
+            b.vwap(),
+        );
+        writer
+            .as_mut()
+            .write(&[
+                id, res, &ts, &open, &high, &low, &close, &volume, &oi, &trades, &vwap,
+            ])
+            .await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+/// Note the range of every written series for the rollup refresh (same transaction as the bars).
+async fn record_backlog(
+    tx: &tokio_postgres::Transaction<'_>,
+    batch: &IngestBatch,
+    ids: &HashMap<&str, i64>,
+) -> Result<()> {
+    let (mut id, mut res, mut first, mut last) = (vec![], vec![], vec![], vec![]);
+    for s in batch.series.iter().filter(|s| !s.bars.is_empty()) {
+        id.push(ids[s.symbol.as_str()]);
+        res.push(s.resolution.seconds() as i32);
+        first.push(s.bars.iter().map(Bar::ts).min().expect("non-empty"));
+        last.push(s.bars.iter().map(Bar::ts).max().expect("non-empty"));
+    }
+    if !id.is_empty() {
+        tx.execute(
+            "INSERT INTO rollup_backlog (instrument_id, resolution, first_ts, last_ts)
+             SELECT * FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BIGINT[], $4::BIGINT[])",
+            &[&id, &res, &first, &last],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_rollups_tx(client: &mut Object, write: &RollupWrite) -> Result<()> {
+    crate::rollup::check_write(write)?;
+    let tx = client.transaction().await?;
+    let id = write.instrument_id;
+    let delete = tx
+        .prepare_cached(
+            "DELETE FROM rollups WHERE instrument_id = $1 AND base = $2 AND timeframe = $3
+               AND sessions = $4 AND start >= $5 AND start < $6 AND end_ts <= $6",
+        )
+        .await?;
+    let coverage = tx
+        .prepare_cached(
+            "INSERT INTO rollup_coverage (instrument_id, base, timeframe, sessions, covered_until)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (instrument_id, base, timeframe, sessions)
+             DO UPDATE SET covered_until = EXCLUDED.covered_until",
+        )
+        .await?;
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO rollups (instrument_id, base, timeframe, sessions, {ROLLUP_COLUMNS})
+             SELECT $1, $2, $3, $4, * FROM unnest($5::BIGINT[], $6::BIGINT[], $7::DATE[],
+                 $8::FLOAT8[], $9::FLOAT8[], $10::FLOAT8[], $11::FLOAT8[], $12::FLOAT8[],
+                 $13::FLOAT8[], $14::FLOAT8[], $15::FLOAT8[], $16::BOOL[], $17::INT4[], $18::BIGINT[])"
+        ))
+        .await?;
+    for slice in &write.slices {
+        let k = &slice.key;
+        let base = k.base.seconds() as i32;
+        let (lo, hi) = (slice.replace.start(), slice.replace.end());
+        tx.execute(&delete, &[&id, &base, &k.timeframe, &k.sessions, &lo, &hi])
+            .await?;
+        if !slice.rows.is_empty() {
+            let rows = &slice.rows;
+            let col = |f: fn(&crate::RollupRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
+            let opt =
+                |f: fn(&crate::RollupRow) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
+            let start: Vec<i64> = rows.iter().map(|r| r.start).collect();
+            let end: Vec<i64> = rows.iter().map(|r| r.end).collect();
+            let date: Vec<Option<NaiveDate>> = rows.iter().map(|r| r.date).collect();
+            let all_vendor: Vec<bool> = rows.iter().map(|r| r.all_vendor).collect();
+            let count = rows
+                .iter()
+                .map(|r| i32::try_from(r.count))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|_| StoreError::Backend("rollup count exceeds i32".into()))?;
+            let last_ts: Vec<i64> = rows.iter().map(|r| r.last_ts).collect();
+            tx.execute(
+                &insert,
+                &[
+                    &id,
+                    &base,
+                    &k.timeframe,
+                    &k.sessions,
+                    &start,
+                    &end,
+                    &date,
+                    &col(|r| r.open),
+                    &col(|r| r.high),
+                    &col(|r| r.low),
+                    &col(|r| r.close),
+                    &col(|r| r.volume),
+                    &opt(|r| r.open_interest),
+                    &opt(|r| r.vwap_typical),
+                    &opt(|r| r.vwap_vendor),
+                    &all_vendor,
+                    &count,
+                    &last_ts,
+                ],
+            )
+            .await?;
+        }
+        tx.execute(
+            &coverage,
+            &[&id, &base, &k.timeframe, &k.sessions, &slice.covered_until],
+        )
+        .await?;
+    }
+    if !write.resolved.is_empty() {
+        // Deleting locks the rows: a concurrent refresh resolving the same entry waits for
+        // this one and then finds it gone.
+        let wanted: BTreeSet<i64> = write.resolved.iter().copied().collect();
+        let deleted: BTreeSet<i64> = tx
+            .query(
+                "DELETE FROM rollup_backlog WHERE seq = ANY($1) RETURNING seq",
+                &[&write.resolved],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if let Some(seq) = wanted.difference(&deleted).next() {
+            return Err(crate::rollup::already_resolved(*seq));
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn ingest_tx(
@@ -498,8 +810,23 @@ async fn ingest_tx(
 
     let series_symbols: BTreeSet<&str> = batch.series.iter().map(|s| s.symbol.as_str()).collect();
     let ids = instrument_ids(&tx, &series_symbols).await?;
+    let extents = series_extents(batch, &ids);
+    let stored_last = lock_series_stats(&tx, &extents).await?;
     let staged = staged_bars(batch, &ids);
-    if !staged.is_empty() {
+    // Staged keys are unique (see `staged_bars`), so bars that all lie after the last stored
+    // bar of their series cannot conflict: they are copied straight into `bars`. Anything
+    // else goes through a staging table and an upsert.
+    let append = extents
+        .iter()
+        .all(|(key, (first, _))| stored_last.get(key).is_none_or(|last| first > last));
+    let mut added: BTreeMap<(i64, i32), i64> = BTreeMap::new();
+    if !staged.is_empty() && append {
+        copy_bars(&tx, "bars", &staged).await?;
+        for (id, res, _) in &staged {
+            *added.entry((*id, *res)).or_default() += 1;
+        }
+    } else if !staged.is_empty() {
+        let before = count_ranges(&tx, &extents).await?;
         tx.batch_execute(
             "CREATE TEMP TABLE bars_stage (
                  instrument_id BIGINT, resolution INTEGER, ts BIGINT,
@@ -509,45 +836,7 @@ async fn ingest_tx(
              ) ON COMMIT DROP",
         )
         .await?;
-        let sink = tx
-            .copy_in(
-                "COPY bars_stage (instrument_id, resolution, ts, open, high, low, close, volume,
-                     open_interest, trade_count, vwap) FROM STDIN (FORMAT binary)",
-            )
-            .await?;
-        let writer = BinaryCopyInWriter::new(
-            sink,
-            &[
-                Type::INT8,
-                Type::INT4,
-                Type::INT8,
-                Type::FLOAT8,
-                Type::FLOAT8,
-                Type::FLOAT8,
-                Type::FLOAT8,
-                Type::FLOAT8,
-                Type::FLOAT8,
-                Type::INT8,
-                Type::FLOAT8,
-            ],
-        );
-        pin_mut!(writer);
-        for (id, res, b) in &staged {
-            let (ts, open, high, low, close, volume) =
-                (b.ts(), b.open(), b.high(), b.low(), b.close(), b.volume());
-            let (oi, trades, vwap) = (
-                b.open_interest(),
-                b.trade_count().map(|t| t as i64),
-                b.vwap(),
-            );
-            writer
-                .as_mut()
-                .write(&[
-                    id, res, &ts, &open, &high, &low, &close, &volume, &oi, &trades, &vwap,
-                ])
-                .await?;
-        }
-        writer.finish().await?;
+        copy_bars(&tx, "bars_stage", &staged).await?;
         tx.execute(
             "INSERT INTO bars (instrument_id, resolution, ts, open, high, low, close, volume,
                  open_interest, trade_count, vwap)
@@ -565,8 +854,14 @@ async fn ingest_tx(
             &[],
         )
         .await?;
+        let after = count_ranges(&tx, &extents).await?;
+        for (key, n) in after {
+            added.insert(key, n - before.get(&key).copied().unwrap_or(0));
+        }
     }
+    update_series_stats(&tx, &extents, &added).await?;
     stats.bars_written = batch.series.iter().map(|s| s.bars.len() as u64).sum();
+    record_backlog(&tx, batch, &ids).await?;
 
     let oi_symbols: BTreeSet<&str> = batch
         .open_interest
@@ -652,8 +947,8 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars WHERE instrument_id = $1
-                 GROUP BY resolution ORDER BY resolution",
+                "SELECT resolution, first_ts, last_ts, count FROM series_stats
+                 WHERE instrument_id = $1 AND count > 0 ORDER BY resolution",
                 &[&instrument_id],
             )
             .await?;
@@ -826,6 +1121,84 @@ impl Store for PostgresStore {
             .await?;
         rows.iter().map(data_source_from_row).collect()
     }
+
+    async fn rollup_backlog(&self) -> Result<Vec<RollupBacklog>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT b.seq, b.instrument_id, i.symbol, b.resolution, b.first_ts, b.last_ts
+                 FROM rollup_backlog b JOIN instruments i ON i.id = b.instrument_id ORDER BY b.seq",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let res: i32 = r.try_get(3)?;
+                let resolution = Resolution::from_seconds(i64::from(res))
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown resolution {res}")))?;
+                Ok(RollupBacklog {
+                    seq: r.try_get(0)?,
+                    instrument_id: r.try_get(1)?,
+                    symbol: r.try_get(2)?,
+                    resolution,
+                    first_ts: r.try_get(4)?,
+                    last_ts: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn write_rollups(&self, write: RollupWrite) -> Result<()> {
+        let mut client = self.client().await?;
+        write_rollups_tx(&mut client, &write).await
+    }
+
+    async fn read_rollups(
+        &self,
+        instrument_id: i64,
+        key: &RollupKey,
+        range: TimeRange,
+    ) -> Result<RollupSet> {
+        let client = self.client().await?;
+        let base = key.base.seconds() as i32;
+        // One round trip: coverage and backlog flag ride along as scalar subqueries.
+        let head = client
+            .prepare_cached(
+                "SELECT (SELECT covered_until FROM rollup_coverage
+                         WHERE instrument_id = $1 AND base = $2 AND timeframe = $3 AND sessions = $4),
+                        EXISTS (SELECT 1 FROM rollup_backlog WHERE instrument_id = $1 AND resolution = $2)",
+            )
+            .await?;
+        let select = client
+            .prepare_cached(&format!(
+                "SELECT {ROLLUP_COLUMNS} FROM rollups
+                 WHERE instrument_id = $1 AND base = $2 AND timeframe = $3 AND sessions = $4
+                   AND start >= $5 AND start < $6 AND end_ts <= $6
+                 ORDER BY start"
+            ))
+            .await?;
+        let (start, end) = (range.start(), range.end());
+        let params: [&(dyn ToSql + Sync); 6] = [
+            &instrument_id,
+            &base,
+            &key.timeframe,
+            &key.sessions,
+            &start,
+            &end,
+        ];
+        let (head, rows) = futures::try_join!(
+            client.query_one(&head, &params[..4]),
+            client.query(&select, &params)
+        )?;
+        Ok(RollupSet {
+            covered_until: head.try_get(0)?,
+            pending: head.try_get(1)?,
+            rows: rows
+                .iter()
+                .map(rollup_from_row)
+                .collect::<Result<Vec<_>>>()?,
+        })
+    }
 }
 
 /// Map a UNIQUE violation on the saved-query name to a conflict.
@@ -837,7 +1210,7 @@ fn unique_violation(e: tokio_postgres::Error, name: &str) -> StoreError {
     }
 }
 
-const TABLES: &str = "instruments, bars, open_interest, data_sources, saved_queries";
+const TABLES: &str = "instruments, bars, open_interest, data_sources, saved_queries, rollups, rollup_coverage, series_stats";
 
 #[async_trait]
 impl Maintenance for PostgresStore {

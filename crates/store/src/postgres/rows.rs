@@ -6,7 +6,7 @@ use tradeassist_model::{
     instrument::parse_timezone,
 };
 
-use crate::StoreError;
+use crate::{RollupRow, StoreError};
 
 pub(crate) const INSTRUMENT_COLUMNS: &str = "id, symbol, asset_class, exchange, timezone, calendar, currency, \
      tick_size, multiplier, description, root, contract_month, last_trade_date, first_notice_date";
@@ -95,5 +95,29 @@ pub(crate) fn data_source_from_row(r: &Row) -> Result<DataSource, StoreError> {
         last_success_at: r.try_get(5)?,
         last_error: r.try_get(6)?,
         bars_ingested: r.try_get::<_, i64>(7)? as u64,
+    })
+}
+
+pub(crate) const ROLLUP_COLUMNS: &str = "start, end_ts, date, open, high, low, close, volume, \
+     open_interest, vwap_typical, vwap_vendor, all_vendor, count, last_ts";
+
+/// Columns: [`ROLLUP_COLUMNS`].
+pub(crate) fn rollup_from_row(r: &Row) -> Result<RollupRow, StoreError> {
+    let count: i32 = r.try_get(12)?;
+    Ok(RollupRow {
+        start: r.try_get(0)?,
+        end: r.try_get(1)?,
+        date: r.try_get(2)?,
+        open: r.try_get(3)?,
+        high: r.try_get(4)?,
+        low: r.try_get(5)?,
+        close: r.try_get(6)?,
+        volume: r.try_get(7)?,
+        open_interest: r.try_get(8)?,
+        vwap_typical: r.try_get(9)?,
+        vwap_vendor: r.try_get(10)?,
+        all_vendor: r.try_get(11)?,
+        count: u32::try_from(count).map_err(|_| corrupt(format!("rollup count {count}")))?,
+        last_ts: r.try_get(13)?,
     })
 }

@@ -19,9 +19,12 @@ use tradeassist_model::{
 use crate::archive::{self, ArchiveReport};
 use crate::{
     BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, OpenInterestReading, Result,
-    SeriesInfo, Store, StoreError,
+    RollupBacklog, RollupKey, RollupSet, RollupWrite, SeriesInfo, Store, StoreError,
 };
-use rows::{INSTRUMENT_COLUMNS, bar_from_row, instrument_from_row, saved_query_from_row};
+use rows::{
+    INSTRUMENT_COLUMNS, ROLLUP_COLUMNS, bar_from_row, instrument_from_row, rollup_from_row,
+    saved_query_from_row,
+};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -106,6 +109,32 @@ impl SqliteStore {
     /// Re-apply pending migrations.
     pub async fn migrate_up(&self) -> Result<()> {
         self.write(schema::migrate).await
+    }
+
+    /// Daily OHLCV by UTC day in one SQL aggregate (the benchmark's naive reference).
+    pub(crate) async fn naive_daily(&self, instrument_id: i64, range: TimeRange) -> Result<usize> {
+        self.read(move |c| {
+            // Bare columns with MIN/MAX give the row of the first / last bar: open and close.
+            let mut stmt = c.prepare_cached(
+                "SELECT d.day, o.open, d.high, d.low, c.close, d.volume FROM (
+                     SELECT ts / 86400 AS day, MIN(ts) AS first, MAX(ts) AS last, MAX(high) AS high,
+                            MIN(low) AS low, SUM(volume) AS volume
+                     FROM bars WHERE instrument_id = ?1 AND resolution = 60 AND ts >= ?2 AND ts < ?3
+                     GROUP BY day) d
+                 JOIN bars o ON o.instrument_id = ?1 AND o.resolution = 60 AND o.ts = d.first
+                 JOIN bars c ON c.instrument_id = ?1 AND c.resolution = 60 AND c.ts = d.last
+                 ORDER BY d.day",
+            )?;
+            let rows = stmt.query_map(params![instrument_id, range.start(), range.end()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, f64>(1)?,
+                    r.get::<_, f64>(4)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map(|v| v.len())
+        })
+        .await
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -227,22 +256,9 @@ fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestS
         for series in &batch.series {
             let id = id_of(&series.symbol)?;
             let res = series.resolution.seconds();
-            for b in &series.bars {
-                upsert.execute(params![
-                    id,
-                    res,
-                    b.ts(),
-                    b.open(),
-                    b.high(),
-                    b.low(),
-                    b.close(),
-                    b.volume(),
-                    b.open_interest(),
-                    b.trade_count().map(|c| c as i64),
-                    b.vwap()
-                ])?;
-            }
+            write_series(&tx, &mut upsert, id, res, &series.bars)?;
             stats.bars_written += series.bars.len() as u64;
+            record_backlog(&tx, id, res, &series.bars)?;
         }
         let mut oi = tx.prepare_cached(
             "INSERT INTO open_interest (instrument_id, ts, value) VALUES (?1, ?2, ?3)
@@ -263,6 +279,259 @@ fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestS
     )?;
     tx.commit()?;
     Ok(stats)
+}
+
+/// Rows per multi-row `INSERT` of the append path (11 parameters each, far below SQLite's limit).
+const APPEND_ROWS: usize = 128;
+
+fn bind_bar(
+    stmt: &mut rusqlite::Statement<'_>,
+    at: usize,
+    id: i64,
+    res: i64,
+    b: &Bar,
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(at, id)?;
+    stmt.raw_bind_parameter(at + 1, res)?;
+    stmt.raw_bind_parameter(at + 2, b.ts())?;
+    stmt.raw_bind_parameter(at + 3, b.open())?;
+    stmt.raw_bind_parameter(at + 4, b.high())?;
+    stmt.raw_bind_parameter(at + 5, b.low())?;
+    stmt.raw_bind_parameter(at + 6, b.close())?;
+    stmt.raw_bind_parameter(at + 7, b.volume())?;
+    stmt.raw_bind_parameter(at + 8, b.open_interest())?;
+    stmt.raw_bind_parameter(at + 9, b.trade_count().map(|c| c as i64))?;
+    stmt.raw_bind_parameter(at + 10, b.vwap())
+}
+
+fn append_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO bars (instrument_id, resolution, ts, open, high, low, close, volume, open_interest, trade_count, vwap) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
+fn count_range(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    res: i64,
+    first: i64,
+    last: i64,
+) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "SELECT COUNT(*) FROM bars WHERE instrument_id = ?1 AND resolution = ?2 AND ts >= ?3 AND ts <= ?4",
+    )?
+    .query_row(params![id, res, first, last], |r| r.get(0))
+}
+
+/// Write the bars of one series and keep its `series_stats` row exact.
+///
+/// When the bars are strictly ascending and all after the last stored bar of the series (the
+/// common case of an import or a live feed), they cannot conflict: they go in with plain
+/// multi-row `INSERT`s. Otherwise each bar is upserted and the row count is corrected by
+/// counting the touched range before and after.
+fn write_series(
+    tx: &rusqlite::Transaction<'_>,
+    upsert: &mut rusqlite::CachedStatement<'_>,
+    id: i64,
+    res: i64,
+    bars: &[Bar],
+) -> Result<()> {
+    let (Some(first), Some(last)) = (
+        bars.iter().map(Bar::ts).min(),
+        bars.iter().map(Bar::ts).max(),
+    ) else {
+        return Ok(());
+    };
+    let stored_last: Option<i64> = tx
+        .prepare_cached("SELECT MAX(ts) FROM bars WHERE instrument_id = ?1 AND resolution = ?2")?
+        .query_row(params![id, res], |r| r.get(0))?;
+    let ascending = bars.windows(2).all(|w| w[0].ts() < w[1].ts());
+    let added = if ascending && stored_last.is_none_or(|l| first > l) {
+        let mut full = tx.prepare_cached(&append_sql(APPEND_ROWS))?;
+        let mut chunks = bars.chunks_exact(APPEND_ROWS);
+        for chunk in &mut chunks {
+            for (i, b) in chunk.iter().enumerate() {
+                bind_bar(&mut full, 1 + i * 11, id, res, b)?;
+            }
+            full.raw_execute()?;
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut tail = tx.prepare(&append_sql(rest.len()))?;
+            for (i, b) in rest.iter().enumerate() {
+                bind_bar(&mut tail, 1 + i * 11, id, res, b)?;
+            }
+            tail.raw_execute()?;
+        }
+        bars.len() as i64
+    } else {
+        let before = count_range(tx, id, res, first, last)?;
+        for b in bars {
+            bind_bar(upsert, 1, id, res, b)?;
+            upsert.raw_execute()?;
+        }
+        count_range(tx, id, res, first, last)? - before
+    };
+    tx.prepare_cached(
+        "INSERT INTO series_stats (instrument_id, resolution, first_ts, last_ts, count)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (instrument_id, resolution) DO UPDATE SET
+             first_ts = MIN(first_ts, excluded.first_ts), last_ts = MAX(last_ts, excluded.last_ts),
+             count = count + excluded.count",
+    )?
+    .execute(params![id, res, first, last, added])?;
+    Ok(())
+}
+
+/// Recompute `series_stats` from the bars (after deletes).
+fn recount_series(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DELETE FROM series_stats;
+         INSERT INTO series_stats (instrument_id, resolution, first_ts, last_ts, count)
+         SELECT instrument_id, resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars
+         GROUP BY instrument_id, resolution;",
+    )
+}
+
+/// Note the range of a written series for the rollup refresh (same transaction as the bars).
+fn record_backlog(tx: &rusqlite::Transaction<'_>, id: i64, res: i64, bars: &[Bar]) -> Result<()> {
+    let first = bars.iter().map(Bar::ts).min();
+    let last = bars.iter().map(Bar::ts).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        tx.prepare_cached(
+            "INSERT INTO rollup_backlog (instrument_id, resolution, first_ts, last_ts)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, res, first, last])?;
+    }
+    Ok(())
+}
+
+fn write_rollups_blocking(conn: &mut Connection, write: &RollupWrite) -> Result<()> {
+    crate::rollup::check_write(write)?;
+    let tx = conn.transaction()?;
+    {
+        let id = write.instrument_id;
+        let mut delete = tx.prepare_cached(
+            "DELETE FROM rollups WHERE instrument_id = ?1 AND base = ?2 AND timeframe = ?3
+               AND sessions = ?4 AND start >= ?5 AND start < ?6 AND end_ts <= ?6",
+        )?;
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO rollups (instrument_id, base, timeframe, sessions, {ROLLUP_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        ))?;
+        let mut coverage = tx.prepare_cached(
+            "INSERT INTO rollup_coverage (instrument_id, base, timeframe, sessions, covered_until)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (instrument_id, base, timeframe, sessions)
+             DO UPDATE SET covered_until = excluded.covered_until",
+        )?;
+        for slice in &write.slices {
+            let k = &slice.key;
+            let base = k.base.seconds();
+            delete.execute(params![
+                id,
+                base,
+                k.timeframe,
+                k.sessions,
+                slice.replace.start(),
+                slice.replace.end()
+            ])?;
+            for r in &slice.rows {
+                insert.execute(params![
+                    id,
+                    base,
+                    k.timeframe,
+                    k.sessions,
+                    r.start,
+                    r.end,
+                    r.date.map(|d| d.to_string()),
+                    r.open,
+                    r.high,
+                    r.low,
+                    r.close,
+                    r.volume,
+                    r.open_interest,
+                    r.vwap_typical,
+                    r.vwap_vendor,
+                    r.all_vendor,
+                    r.count,
+                    r.last_ts
+                ])?;
+            }
+            coverage.execute(params![
+                id,
+                base,
+                k.timeframe,
+                k.sessions,
+                slice.covered_until
+            ])?;
+        }
+        let mut resolve = tx.prepare_cached("DELETE FROM rollup_backlog WHERE seq = ?1")?;
+        for seq in &write.resolved {
+            if resolve.execute([seq])? == 0 {
+                return Err(crate::rollup::already_resolved(*seq));
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn read_rollups_blocking(
+    c: &Connection,
+    instrument_id: i64,
+    key: &RollupKey,
+    range: TimeRange,
+) -> Result<RollupSet> {
+    let base = key.base.seconds();
+    let covered_until = c
+        .prepare_cached(
+            "SELECT covered_until FROM rollup_coverage
+             WHERE instrument_id = ?1 AND base = ?2 AND timeframe = ?3 AND sessions = ?4",
+        )?
+        .query_row(
+            params![instrument_id, base, key.timeframe, key.sessions],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let pending = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM rollup_backlog WHERE instrument_id = ?1 AND resolution = ?2)",
+        )?
+        .query_row(params![instrument_id, base], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ROLLUP_COLUMNS} FROM rollups
+         WHERE instrument_id = ?1 AND base = ?2 AND timeframe = ?3 AND sessions = ?4
+           AND start >= ?5 AND start < ?6 AND end_ts <= ?6
+         ORDER BY start"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![
+                instrument_id,
+                base,
+                key.timeframe,
+                key.sessions,
+                range.start(),
+                range.end()
+            ],
+            |r| Ok(rollup_from_row(r)),
+        )?
+        .map(|row| row?)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RollupSet {
+        covered_until,
+        pending,
+        rows,
+    })
 }
 
 #[async_trait]
@@ -316,8 +585,8 @@ impl Store for SqliteStore {
     async fn series(&self, instrument_id: i64) -> Result<Vec<SeriesInfo>> {
         self.try_read(move |c| {
             let mut stmt = c.prepare(
-                "SELECT resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars WHERE instrument_id = ?1
-                 GROUP BY resolution ORDER BY resolution",
+                "SELECT resolution, first_ts, last_ts, count FROM series_stats
+                 WHERE instrument_id = ?1 AND count > 0 ORDER BY resolution",
             )?;
             let rows = stmt.query_map([instrument_id], |r| {
                 Ok((
@@ -528,6 +797,57 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn rollup_backlog(&self) -> Result<Vec<RollupBacklog>> {
+        self.try_read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT b.seq, b.instrument_id, i.symbol, b.resolution, b.first_ts, b.last_ts
+                 FROM rollup_backlog b JOIN instruments i ON i.id = b.instrument_id ORDER BY b.seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, instrument_id, symbol, res, first_ts, last_ts) = row?;
+                let resolution = Resolution::from_seconds(res)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown resolution {res}")))?;
+                out.push(RollupBacklog {
+                    seq,
+                    instrument_id,
+                    symbol,
+                    resolution,
+                    first_ts,
+                    last_ts,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn write_rollups(&self, write: RollupWrite) -> Result<()> {
+        self.try_write(move |c| write_rollups_blocking(c, &write))
+            .await
+    }
+
+    async fn read_rollups(
+        &self,
+        instrument_id: i64,
+        key: &RollupKey,
+        range: TimeRange,
+    ) -> Result<RollupSet> {
+        let key = key.clone();
+        self.try_read(move |c| read_rollups_blocking(c, instrument_id, &key, range))
+            .await
+    }
 }
 
 /// Map a UNIQUE violation on the saved-query name to a conflict.
@@ -552,9 +872,15 @@ impl Maintenance for SqliteStore {
     }
 
     async fn retention(&self, older_than: i64) -> Result<u64> {
-        self.write(move |c| c.execute("DELETE FROM bars WHERE ts < ?1", [older_than]))
-            .await
-            .map(|n| n as u64)
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute("DELETE FROM bars WHERE ts < ?1", [older_than])?;
+            tx.execute("DELETE FROM rollups WHERE start < ?1", [older_than])?;
+            recount_series(&tx)?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+        .await
     }
 
     async fn archive(&self, before: i64, dir: &Path) -> Result<ArchiveReport> {
@@ -588,6 +914,8 @@ impl Maintenance for SqliteStore {
                 report.bars += bars.len() as u64;
             }
             let removed = tx.execute("DELETE FROM bars WHERE ts < ?1", [before])? as u64;
+            tx.execute("DELETE FROM rollups WHERE start < ?1", [before])?;
+            recount_series(&tx)?;
             if removed != report.bars {
                 return Err(StoreError::Backend(format!(
                     "archive wrote {} bars but would delete {removed}; rolled back",

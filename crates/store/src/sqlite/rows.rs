@@ -6,7 +6,7 @@ use tradeassist_model::{
     Bar, FuturesContract, Instrument, NewInstrument, SavedQuery, instrument::parse_timezone,
 };
 
-use crate::StoreError;
+use crate::{RollupRow, StoreError};
 
 pub(crate) const INSTRUMENT_COLUMNS: &str = "id, symbol, asset_class, exchange, timezone, calendar, currency, \
      tick_size, multiplier, description, root, contract_month, last_trade_date, first_notice_date";
@@ -83,5 +83,29 @@ pub(crate) fn saved_query_from_row(r: &Row<'_>) -> rusqlite::Result<SavedQuery> 
         created_at: r.get(4)?,
         updated_at: r.get(5)?,
         last_run_at: r.get(6)?,
+    })
+}
+
+pub(crate) const ROLLUP_COLUMNS: &str = "start, end_ts, date, open, high, low, close, volume, \
+     open_interest, vwap_typical, vwap_vendor, all_vendor, count, last_ts";
+
+/// Columns: [`ROLLUP_COLUMNS`].
+pub(crate) fn rollup_from_row(r: &Row<'_>) -> Result<RollupRow, StoreError> {
+    let g = |e: rusqlite::Error| StoreError::from(e);
+    Ok(RollupRow {
+        start: r.get(0).map_err(g)?,
+        end: r.get(1).map_err(g)?,
+        date: date(r.get(2).map_err(g)?)?,
+        open: r.get(3).map_err(g)?,
+        high: r.get(4).map_err(g)?,
+        low: r.get(5).map_err(g)?,
+        close: r.get(6).map_err(g)?,
+        volume: r.get(7).map_err(g)?,
+        open_interest: r.get(8).map_err(g)?,
+        vwap_typical: r.get(9).map_err(g)?,
+        vwap_vendor: r.get(10).map_err(g)?,
+        all_vendor: r.get(11).map_err(g)?,
+        count: r.get(12).map_err(g)?,
+        last_ts: r.get(13).map_err(g)?,
     })
 }

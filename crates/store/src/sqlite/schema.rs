@@ -3,9 +3,10 @@
 use rusqlite::Connection;
 
 /// `(version, up, down)`; applied in order, each inside a transaction.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE instruments (
     id                INTEGER PRIMARY KEY,
     symbol            TEXT NOT NULL UNIQUE,
@@ -77,7 +78,7 @@ SELECT i.symbol, b.resolution, datetime(b.ts, 'unixepoch') AS ts_utc,
        b.open, b.high, b.low, b.close, b.volume, b.open_interest
 FROM bars b JOIN instruments i ON i.id = b.instrument_id;
 "#,
-    r#"
+        r#"
 DROP VIEW bars_view;
 DROP TABLE saved_queries;
 DROP TABLE data_sources;
@@ -85,7 +86,74 @@ DROP TABLE open_interest;
 DROP TABLE bars;
 DROP TABLE instruments;
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+-- Materialized higher timeframes computed by the service from base bars (see store::rollup).
+CREATE TABLE rollups (
+    instrument_id INTEGER NOT NULL,
+    base          INTEGER NOT NULL,
+    timeframe     TEXT NOT NULL,
+    sessions      TEXT NOT NULL,
+    start         INTEGER NOT NULL,
+    end_ts        INTEGER NOT NULL,
+    date          TEXT,
+    open          REAL NOT NULL,
+    high          REAL NOT NULL,
+    low           REAL NOT NULL,
+    close         REAL NOT NULL,
+    volume        REAL NOT NULL,
+    open_interest REAL,
+    vwap_typical  REAL,
+    vwap_vendor   REAL,
+    all_vendor    INTEGER NOT NULL,
+    count         INTEGER NOT NULL,
+    last_ts       INTEGER NOT NULL,
+    PRIMARY KEY (instrument_id, base, timeframe, sessions, start)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_coverage (
+    instrument_id INTEGER NOT NULL,
+    base          INTEGER NOT NULL,
+    timeframe     TEXT NOT NULL,
+    sessions      TEXT NOT NULL,
+    covered_until INTEGER NOT NULL,
+    PRIMARY KEY (instrument_id, base, timeframe, sessions)
+) WITHOUT ROWID;
+
+-- Ranges written by ingests and not yet rolled up; existing series start out pending.
+CREATE TABLE rollup_backlog (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instrument_id INTEGER NOT NULL,
+    resolution    INTEGER NOT NULL,
+    first_ts      INTEGER NOT NULL,
+    last_ts       INTEGER NOT NULL
+);
+CREATE INDEX rollup_backlog_series ON rollup_backlog (instrument_id, resolution);
+
+-- Extent of every stored series, kept exact by ingest (COUNT(*) over bars is a full scan).
+CREATE TABLE series_stats (
+    instrument_id INTEGER NOT NULL,
+    resolution    INTEGER NOT NULL,
+    first_ts      INTEGER NOT NULL,
+    last_ts       INTEGER NOT NULL,
+    count         INTEGER NOT NULL,
+    PRIMARY KEY (instrument_id, resolution)
+) WITHOUT ROWID;
+INSERT INTO series_stats (instrument_id, resolution, first_ts, last_ts, count)
+SELECT instrument_id, resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars GROUP BY instrument_id, resolution;
+INSERT INTO rollup_backlog (instrument_id, resolution, first_ts, last_ts)
+SELECT instrument_id, resolution, MIN(ts), MAX(ts) FROM bars GROUP BY instrument_id, resolution;
+"#,
+        r#"
+DROP TABLE series_stats;
+DROP TABLE rollup_backlog;
+DROP TABLE rollup_coverage;
+DROP TABLE rollups;
+"#,
+    ),
+];
 
 /// Bring the schema to the newest version.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

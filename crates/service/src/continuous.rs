@@ -1,0 +1,344 @@
+//! Continuous futures (`ES.c.0`, `ES.v.0`, `ES.n.1`): gather the contracts of a root, stitch
+//! them at trading-session boundaries with the engine's roll rules and adjustments, then derive
+//! the requested frequency from the stitched base bars.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tradeassist_engine::{
+    Adjust, AggBar, Calendar, ContinuousBuilder, ContinuousError, ContinuousSpec, ContinuousSymbol, ContractData,
+    DailyStat, ExpiryRules, RollAnchor, RollEvent, RollPrice, RollRule, VwapSource, daily_stats,
+};
+use tradeassist_model::{AssetClass, Bar, Instrument, Resolution, TimeRange};
+use tradeassist_store::{BarQuery, InstrumentFilter};
+
+use crate::fetch::{FetchInput, FetchRequest, SeriesResult, derive_bars, trading_day_window};
+use crate::{Service, ServiceError};
+
+/// Calendar days read before the window so roll decisions see the sessions before it.
+const LOOKBACK_DAYS: i64 = 45;
+
+/// Overrides of a continuous symbol's defaults, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContinuousOverrides {
+    pub rule: Option<RollRule>,
+    pub roll_offset: Option<u32>,
+    pub anchor: Option<RollAnchor>,
+    pub roll_price: Option<RollPrice>,
+    pub rank: Option<usize>,
+    /// The raw `adjust` value; interpreted per asset class (futures modes or equity modes).
+    pub adjust: Option<String>,
+}
+
+fn invalid(field: &'static str, e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::invalid(field, e.to_string())
+}
+
+impl ContinuousOverrides {
+    pub(crate) fn parse(input: &FetchInput) -> Result<Self, ServiceError> {
+        let rule = match input.roll.as_deref().map(str::trim) {
+            None | Some("") => {
+                if !input.roll_dates.is_empty() {
+                    return Err(ServiceError::invalid("roll_dates", "roll_dates need roll=fixed"));
+                }
+                None
+            }
+            Some(r) if r.eq_ignore_ascii_case("fixed") => {
+                if input.roll_dates.is_empty() {
+                    return Err(ServiceError::invalid("roll_dates", "roll=fixed needs roll_dates"));
+                }
+                let dates = input
+                    .roll_dates
+                    .iter()
+                    .map(|d| d.trim().parse::<NaiveDate>().map_err(|_| invalid("roll_dates", format!("`{d}` is not a date"))))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(RollRule::Fixed(dates))
+            }
+            Some(r) => Some(r.parse::<RollRule>().map_err(|e| invalid("roll", e))?),
+        };
+        let adjust = input.adjust.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_ascii_lowercase);
+        if let Some(a) = &adjust
+            && a.parse::<Adjust>().is_err()
+            && a.parse::<tradeassist_engine::PriceAdjustment>().is_err()
+        {
+            return Err(ServiceError::invalid(
+                "adjust",
+                format!(
+                    "`{a}` is not an adjustment (futures: none, difference_back, ratio_back, difference_forward, ratio_forward; stocks: none, split, all)"
+                ),
+            ));
+        }
+        Ok(ContinuousOverrides {
+            rule,
+            roll_offset: input.roll_offset,
+            anchor: input.roll_anchor.as_deref().map(str::parse).transpose().map_err(|e| invalid("roll_anchor", e))?,
+            roll_price: input.roll_price.as_deref().map(str::parse).transpose().map_err(|e| invalid("roll_price", e))?,
+            rank: input.rank,
+            adjust,
+        })
+    }
+
+    /// True when any futures-only option is set (refused for plain instruments).
+    pub fn any_roll_option(&self) -> bool {
+        self.rule.is_some() || self.roll_offset.is_some() || self.anchor.is_some() || self.roll_price.is_some() || self.rank.is_some()
+    }
+
+    /// The spec of a continuous symbol with these overrides applied.
+    pub fn spec(&self, symbol: &ContinuousSymbol) -> Result<ContinuousSpec, ServiceError> {
+        let mut spec = ContinuousSpec::new(self.rule.clone().unwrap_or_else(|| symbol.rule.clone()));
+        spec.rank = self.rank.unwrap_or(symbol.rank);
+        if let Some(o) = self.roll_offset {
+            spec.roll_offset = o;
+        }
+        if let Some(a) = self.anchor {
+            spec.anchor = a;
+        }
+        if let Some(p) = self.roll_price {
+            spec.roll_price = p;
+        }
+        if let Some(a) = &self.adjust {
+            spec.adjust = a.parse::<Adjust>().map_err(|_| {
+                ServiceError::invalid("adjust", format!("`{a}` is an equity adjustment; futures take none, difference_back, ratio_back, difference_forward or ratio_forward"))
+            })?;
+        }
+        Ok(spec)
+    }
+}
+
+/// What a continuous result carries beyond its bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContinuousInfo {
+    pub symbol: ContinuousSymbol,
+    pub spec: ContinuousSpec,
+    /// Contract of each output bar (of its last base bar), parallel to the bars.
+    pub bar_contracts: Vec<Arc<str>>,
+    /// Rolls that take effect inside the window.
+    pub rolls: Vec<RollEvent>,
+    pub warnings: Vec<String>,
+}
+
+/// `ROOT.RULE.RANK`, if the symbol is one.
+pub(crate) fn parse_continuous(symbol: &str) -> Option<ContinuousSymbol> {
+    symbol.contains('.').then(|| symbol.parse().ok()).flatten()
+}
+
+/// Daily volume / open interest of a contract from its daily bars and open-interest-only readings.
+fn daily_from(cal: &Calendar, day_bars: &[Bar], readings: &[(i64, f64)]) -> Vec<DailyStat> {
+    let mut stats = daily_stats(cal, Resolution::Day, day_bars);
+    for (ts, value) in readings {
+        let date = cal.next_trading_day(tradeassist_model::time::utc_date(*ts));
+        match stats.iter_mut().find(|s| s.date == date) {
+            Some(s) => s.open_interest = s.open_interest.or(Some(*value)),
+            None => stats.push(DailyStat { date, volume: 0.0, open_interest: Some(*value) }),
+        }
+    }
+    stats.sort_by_key(|s| s.date);
+    stats
+}
+
+impl Service {
+    /// Stored contracts of a futures root, by contract month.
+    pub async fn contracts_of(&self, root: &str) -> Result<Vec<Instrument>, ServiceError> {
+        let filter = InstrumentFilter { text: Some(root.to_string()), asset_class: Some(AssetClass::Future), limit: Some(1000) };
+        let mut contracts: Vec<Instrument> = self
+            .store
+            .search_instruments(&filter)
+            .await?
+            .into_iter()
+            .filter(|i| i.contract.as_ref().is_some_and(|c| c.root.eq_ignore_ascii_case(root)))
+            .collect();
+        contracts.sort_by_key(|i| i.contract.as_ref().map(|c| c.month));
+        Ok(contracts)
+    }
+
+    pub(crate) async fn fetch_continuous(
+        &self,
+        req: &FetchRequest,
+        symbol: &ContinuousSymbol,
+        contracts: Vec<Instrument>,
+    ) -> Result<SeriesResult, ServiceError> {
+        let first = contracts.first().expect("caller checks for contracts").clone();
+        let calendar = Calendar::get(&first.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let session = req.options.session.unwrap_or(tradeassist_engine::SessionFilter::All);
+        let spec = req.options.continuous.spec(symbol)?;
+        // Which stored resolution: daily bars for daily-and-longer frequencies when stored.
+        let mut has_day = false;
+        let mut has_minute = false;
+        for c in &contracts {
+            for s in self.store.series(c.id).await? {
+                has_day |= s.resolution == Resolution::Day;
+                has_minute |= s.resolution == Resolution::Minute;
+            }
+        }
+        let intraday = matches!(req.bars, tradeassist_engine::BarSpec::Time(tf) if tf.is_intraday())
+            || matches!(req.bars, tradeassist_engine::BarSpec::Activity(_));
+        let base = match req.options.base {
+            Some(b) => b,
+            None if !intraday && has_day => Resolution::Day,
+            None => Resolution::Minute,
+        };
+        if (base == Resolution::Day && !has_day) || (base == Resolution::Minute && !has_minute) {
+            return Err(ServiceError::UnsupportedFrequency(format!("{} has no {base} series", symbol)));
+        }
+        let window = trading_day_window(&req.range, calendar, session, base, first.timezone, req.now)?;
+        let read = TimeRange::new(window.range.start() - LOOKBACK_DAYS * 86_400, window.range.end())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let max = self.limits.max_base_bars;
+        let mut data = Vec::with_capacity(contracts.len());
+        let mut read_bars = 0usize;
+        for c in &contracts {
+            let contract = c.contract.clone().expect("futures carry contracts");
+            let query = BarQuery { instrument_id: c.id, resolution: base, range: read, last: None, max_rows: max + 1 };
+            let bars = self.store.read_bars(query).await?;
+            read_bars += bars.len();
+            if read_bars > max {
+                return Err(ServiceError::TooLarge(format!("the range holds more than {max} stored bars; narrow it")));
+            }
+            let day_bars = match base {
+                Resolution::Day => bars.clone(),
+                Resolution::Minute => self.store.read_bars(BarQuery { resolution: Resolution::Day, ..query }).await?,
+            };
+            let readings: Vec<(i64, f64)> =
+                self.store.read_open_interest(c.id, read).await?.into_iter().map(|r| (r.ts, r.value)).collect();
+            let daily = if day_bars.is_empty() && readings.is_empty() {
+                daily_stats(calendar, base, &bars)
+            } else {
+                daily_from(calendar, &day_bars, &readings)
+            };
+            if bars.is_empty() && daily.is_empty() {
+                continue;
+            }
+            data.push(ContractData::new(contract, bars).with_daily(daily));
+        }
+        let series = ContinuousBuilder::new(calendar, base)
+            .map_err(continuous_error)?
+            .with_rules(ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?)
+            .build(&data, &spec)
+            .map_err(continuous_error)?;
+        // Derive per segment when unadjusted, so no bucket mixes two contracts' raw prices.
+        // Daily windows are in date keys; bars of a day or longer carry their trading date.
+        let first_day = tradeassist_model::time::utc_date(window.range.start());
+        let in_window = |b: &AggBar| match (base, b.date) {
+            (Resolution::Day, Some(d)) => d >= first_day,
+            _ => b.start >= window.range.start(),
+        };
+        let mut bars = Vec::new();
+        let mut bar_contracts = Vec::new();
+        let mut vwap_source = VwapSource::TypicalPrice;
+        let groups: Vec<(Arc<str>, Vec<Bar>)> = if spec.adjust == Adjust::None {
+            let mut groups: Vec<(Arc<str>, Vec<Bar>)> = Vec::new();
+            for cb in &series.bars {
+                match groups.last_mut() {
+                    Some((c, g)) if *c == cb.contract => g.push(cb.bar),
+                    _ => groups.push((cb.contract.clone(), vec![cb.bar])),
+                }
+            }
+            groups
+        } else {
+            let last = series.bars.last().map(|b| b.contract.clone()).unwrap_or_else(|| Arc::from(""));
+            vec![(last, series.bars.iter().map(|b| b.bar).collect())]
+        };
+        let no_last = tradeassist_model::SeriesWindow { last_bars: None, ..window };
+        for (contract, base_bars) in &groups {
+            let (derived, source) = derive_bars(req, calendar, base, session, &no_last, base_bars, None)?;
+            vwap_source = source;
+            for b in derived.into_iter().filter(in_window) {
+                // The contract of the bucket's last base bar.
+                let tag = if spec.adjust == Adjust::None {
+                    contract.clone()
+                } else {
+                    let k = series.bars.partition_point(|cb| cb.bar.ts() < b.end);
+                    series.bars[k.saturating_sub(1)].contract.clone()
+                };
+                bars.push(b);
+                bar_contracts.push(tag);
+            }
+        }
+        if let Some(n) = window.last_bars {
+            let skip = bars.len().saturating_sub(n as usize);
+            bars.drain(..skip);
+            bar_contracts.drain(..skip);
+        }
+        let start_day = calendar.local_date(window.range.start());
+        // A roll takes effect at the open of its trading day's session.
+        let rolls = series
+            .rolls
+            .iter()
+            .filter(|r| r.date >= start_day && r.ts < window.range.end())
+            .map(|r| RollEvent { ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()), ..r.clone() })
+            .collect();
+        let warnings = series.warnings.iter().map(|w| format!("{w:?}")).collect();
+        let mut instrument = first.clone();
+        instrument.id = -1;
+        instrument.def.symbol = symbol.to_string();
+        instrument.def.description = format!("{} continuous ({})", first.description.split(' ').next().unwrap_or(""), spec.rule.as_str());
+        instrument.def.contract = None;
+        Ok(SeriesResult {
+            instrument,
+            bars_spec: req.bars,
+            base,
+            session,
+            window,
+            vwap_source,
+            bars,
+            base_bars: read_bars,
+            continuous: Some(ContinuousInfo { symbol: symbol.clone(), spec, bar_contracts, rolls, warnings }),
+        })
+    }
+}
+
+/// Map engine errors to client errors where the request is at fault.
+fn continuous_error(e: ContinuousError) -> ServiceError {
+    match e {
+        ContinuousError::RankUnavailable { .. } => ServiceError::invalid("rank", e.to_string()),
+        ContinuousError::NonPositivePrice { .. } => ServiceError::invalid("adjust", e.to_string()),
+        ContinuousError::FixedDatesUnordered(_) => ServiceError::invalid("roll_dates", e.to_string()),
+        ContinuousError::NoContracts => ServiceError::NotFound(e.to_string()),
+        ContinuousError::Expiry(_) => ServiceError::invalid("symbols", e.to_string()),
+        _ => ServiceError::Internal(e.to_string()),
+    }
+}
+
+/// A stored contract of a root with its resolved dates and stored series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractInfo {
+    pub instrument: Instrument,
+    /// Last trade / first notice dates: explicit ones from the data win, else the expiry rules.
+    pub dates: Option<tradeassist_engine::ContractDates>,
+    pub series: Vec<tradeassist_store::SeriesInfo>,
+}
+
+impl Service {
+    /// The stored contracts of a futures root with their dates; `UnknownSymbols` when none.
+    pub async fn futures_contracts(&self, root: &str) -> Result<Vec<ContractInfo>, ServiceError> {
+        let contracts = self.contracts_of(root).await?;
+        if contracts.is_empty() {
+            return Err(ServiceError::UnknownSymbols(vec![root.to_ascii_uppercase()]));
+        }
+        let rules = ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut out = Vec::with_capacity(contracts.len());
+        for instrument in contracts {
+            let dates = instrument.contract.as_ref().and_then(|c| rules.resolve(c).ok());
+            let series = self.store.series(instrument.id).await?;
+            out.push(ContractInfo { instrument, dates, series });
+        }
+        Ok(out)
+    }
+
+    /// The roll table of a continuous symbol over a range (daily resolution decisions).
+    pub async fn rolls(&self, mut req: FetchRequest) -> Result<(ContinuousSymbol, Vec<RollEvent>, Vec<String>), ServiceError> {
+        let [symbol] = req.symbols.as_slice() else {
+            return Err(ServiceError::invalid("symbols", "give one continuous symbol such as ES.v.0"));
+        };
+        let continuous = parse_continuous(symbol)
+            .ok_or_else(|| ServiceError::invalid("symbols", format!("`{symbol}` is not a continuous symbol such as ES.v.0")))?;
+        let contracts = self.contracts_of(&continuous.root).await?;
+        if contracts.is_empty() {
+            return Err(ServiceError::UnknownSymbols(vec![symbol.clone()]));
+        }
+        req.bars = tradeassist_engine::BarSpec::Time("1d".parse().expect("valid"));
+        let result = self.fetch_continuous(&req, &continuous, contracts).await?;
+        let info = result.continuous.expect("continuous results carry their rolls");
+        Ok((continuous, info.rolls, info.warnings))
+    }
+}

@@ -1,0 +1,465 @@
+//! Materialized rollups: `1h` and `1d` bars of every minute series, for the instrument's
+//! default session filter, kept in the store so that long ranges of hourly and daily bars are
+//! read instead of re-aggregated from minute bars.
+//!
+//! **Refresh.** Every ingest leaves a backlog entry (the range it wrote) in the store, in the
+//! ingest's own transaction. [`Service::refresh_rollups`] turns the backlog into rollup rows:
+//! for each instrument it re-aggregates, with the engine, the buckets the written ranges
+//! touch (plus a margin of whole sessions, and the previously incomplete last buckets), and
+//! replaces those rows atomically while resolving the backlog entries. Only *complete*
+//! buckets are stored (ending at or before the end of the stored data and `now`); the
+//! incomplete end of a series is always aggregated live. A crash between ingest and refresh
+//! leaves the entry pending, and reads fall back to base bars until a refresh runs.
+//!
+//! **Read.** [`read`] serves a time-bar request of `1h` or `1d` with default alignment and
+//! label, no gap filling and no session VWAP, on a minute base and the default session
+//! filter: stored rows inside the window, plus live aggregation of the base bars before the
+//! first row and after the last one. The result equals the on-the-fly path bar for bar,
+//! including VWAP (source decided over the whole window) and completeness flags (recomputed
+//! against the window's data end and `now`).
+//!
+//! Exactness rests on two facts of the engine: a `1h` or `1d` session-aligned bucket never
+//! spans two sessions, so its values depend only on its own base bars, which the engine sums
+//! in the same order whether it aggregates one bucket or a year; and a bucket is shorter than
+//! [`MARGIN`].
+
+use std::collections::BTreeMap;
+
+use tradeassist_engine::{
+    AggBar, AggSpec, Aggregator, Align, BarSpec, Calendar, FillMethod, Label, Ohlc, SessionFilter,
+    VwapSource,
+};
+use tradeassist_model::{Bar, Instrument, Resolution, SeriesWindow, TimeRange, Timeframe};
+use tradeassist_store::{
+    BarQuery, RollupBacklog, RollupKey, RollupRow, RollupSlice, RollupWrite, StoreError,
+};
+
+use crate::fetch::{FetchRequest, default_session};
+use crate::{Service, ServiceError};
+
+/// Timeframes kept as rollups.
+pub const ROLLUP_TIMEFRAMES: [&str; 2] = ["1h", "1d"];
+/// Longer than any bucket of [`ROLLUP_TIMEFRAMES`] (a session is shorter than a day).
+const MARGIN: i64 = 2 * 86_400;
+/// Base bars are re-aggregated in windows of this length (bounded memory on long histories).
+const CHUNK: i64 = 60 * 86_400;
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollupReport {
+    /// Instruments whose rollups were rewritten.
+    pub instruments: usize,
+    /// Rollup rows written (all timeframes).
+    pub rows_written: u64,
+    /// Backlog entries resolved.
+    pub resolved: usize,
+}
+
+fn session_name(filter: SessionFilter) -> &'static str {
+    match filter {
+        SessionFilter::Regular => "regular",
+        SessionFilter::Extended => "extended",
+        SessionFilter::All => "all",
+    }
+}
+
+fn key(timeframe: Timeframe, sessions: SessionFilter) -> RollupKey {
+    RollupKey {
+        base: Resolution::Minute,
+        timeframe: timeframe.label(),
+        sessions: session_name(sessions).into(),
+    }
+}
+
+fn timeframes() -> impl Iterator<Item = Timeframe> {
+    ROLLUP_TIMEFRAMES
+        .iter()
+        .map(|t| t.parse().expect("valid timeframe"))
+}
+
+fn aggregator(
+    cal: &Calendar,
+    tf: Timeframe,
+    sessions: SessionFilter,
+) -> Result<Aggregator<'_>, ServiceError> {
+    let mut spec = AggSpec::new(tf);
+    spec.sessions = sessions;
+    Aggregator::new(cal, Resolution::Minute, spec)
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+fn engine_error(e: tradeassist_engine::EngineError) -> ServiceError {
+    ServiceError::Internal(e.to_string())
+}
+
+/// The rows of every bucket with data in `bars` (strictly increasing minute bars). Buckets at
+/// the edges of `bars` may be partial; the caller keeps only those it read whole.
+fn compute_rows(agg: &Aggregator<'_>, bars: &[Bar]) -> Result<Vec<RollupRow>, ServiceError> {
+    let any_vendor = bars.iter().any(|b| b.vwap().is_some());
+    let all_vendor = bars.iter().all(|b| b.vwap().is_some());
+    let map = |f: &dyn Fn(&Bar) -> Bar| bars.iter().map(f).collect::<Vec<_>>();
+    // Typical-price pass: everything but the vendor VWAP.
+    let typical = if any_vendor {
+        agg.aggregate(
+            &map(&|b| b.with_vwap(None).expect("no vwap is valid")),
+            None,
+        )
+    } else {
+        agg.aggregate(bars, None)
+    }
+    .map_err(engine_error)?;
+    // Vendor pass: the engine's vendor sums, valid for buckets whose bars all carry a vendor
+    // VWAP (a placeholder stands in for missing ones; such buckets are marked below).
+    let vendor = match (any_vendor, all_vendor) {
+        (false, _) => None,
+        (true, true) => Some(agg.aggregate(bars, None).map_err(engine_error)?),
+        (true, false) => {
+            let filled = map(&|b| {
+                if b.vwap().is_some() {
+                    *b
+                } else {
+                    b.with_vwap(Some(1.0)).expect("positive vwap")
+                }
+            });
+            Some(agg.aggregate(&filled, None).map_err(engine_error)?)
+        }
+    };
+    // Marker pass: the volume of each bucket counts its in-session bars without a vendor VWAP.
+    let missing = if any_vendor && !all_vendor {
+        let markers = map(&|b| {
+            let missing = if b.vwap().is_none() { 1.0 } else { 0.0 };
+            Bar::new(b.ts(), 1.0, 1.0, 1.0, 1.0, missing).expect("valid marker bar")
+        });
+        Some(agg.aggregate(&markers, None).map_err(engine_error)?)
+    } else {
+        None
+    };
+    let mut rows = Vec::with_capacity(typical.bars.len());
+    for (i, t) in typical.bars.iter().enumerate() {
+        let ohlc = t
+            .ohlc
+            .ok_or_else(|| ServiceError::Internal("aggregated bar without prices".into()))?;
+        let bucket_all_vendor = match &missing {
+            Some(m) => m.bars[i].volume == 0.0,
+            None => all_vendor,
+        };
+        let last = bars.partition_point(|b| b.ts() < t.end);
+        rows.push(RollupRow {
+            start: t.start,
+            end: t.end,
+            date: t.date,
+            open: ohlc.open,
+            high: ohlc.high,
+            low: ohlc.low,
+            close: ohlc.close,
+            volume: t.volume,
+            open_interest: t.open_interest,
+            vwap_typical: t.vwap,
+            vwap_vendor: if bucket_all_vendor {
+                vendor.as_ref().and_then(|v| v.bars[i].vwap)
+            } else {
+                None
+            },
+            all_vendor: bucket_all_vendor,
+            count: t.count,
+            last_ts: bars[last - 1].ts(),
+        });
+    }
+    Ok(rows)
+}
+
+impl Service {
+    /// Bring the rollups up to date with every ingest recorded in the store's backlog. Called
+    /// after each import; call it also after writing bars through the store directly, and at
+    /// start-up (a crash may have left a backlog). Until it runs, reads of affected series are
+    /// served from base bars, so it is never a correctness problem to call it late.
+    pub async fn refresh_rollups(&self) -> Result<RollupReport, ServiceError> {
+        let mut by_instrument: BTreeMap<i64, Vec<RollupBacklog>> = BTreeMap::new();
+        for entry in self.store.rollup_backlog().await? {
+            by_instrument
+                .entry(entry.instrument_id)
+                .or_default()
+                .push(entry);
+        }
+        let mut report = RollupReport::default();
+        for (instrument_id, entries) in by_instrument {
+            let resolved: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+            let minute: Vec<&RollupBacklog> = entries
+                .iter()
+                .filter(|e| e.resolution == Resolution::Minute)
+                .collect();
+            let slices = match minute.first() {
+                None => Vec::new(),
+                Some(first) => {
+                    let lo = minute.iter().map(|e| e.first_ts).min().expect("non-empty");
+                    let hi = minute.iter().map(|e| e.last_ts).max().expect("non-empty");
+                    self.rollup_slices(instrument_id, &first.symbol, lo, hi)
+                        .await?
+                }
+            };
+            let rows: u64 = slices.iter().map(|s| s.rows.len() as u64).sum();
+            let n = resolved.len();
+            match self
+                .store
+                .write_rollups(RollupWrite {
+                    instrument_id,
+                    slices,
+                    resolved,
+                })
+                .await
+            {
+                Ok(()) => {
+                    report.instruments += 1;
+                    report.rows_written += rows;
+                    report.resolved += n;
+                }
+                // A concurrent refresh resolved these entries with data at least as new.
+                Err(StoreError::Conflict(message)) => {
+                    tracing::debug!(instrument_id, message, "rollup refresh skipped")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(report)
+    }
+
+    /// New rows of every rollup key of an instrument after minute bars in `[lo, hi]` changed.
+    async fn rollup_slices(
+        &self,
+        id: i64,
+        symbol: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<RollupSlice>, ServiceError> {
+        let Some(instrument) = self.store.instrument(symbol).await? else {
+            return Ok(Vec::new());
+        };
+        let Ok(cal) = Calendar::get(&instrument.calendar) else {
+            tracing::warn!(
+                symbol,
+                calendar = instrument.calendar,
+                "no rollups: unknown calendar"
+            );
+            return Ok(Vec::new());
+        };
+        let Some(series) = self
+            .store
+            .series(id)
+            .await?
+            .into_iter()
+            .find(|s| s.resolution == Resolution::Minute)
+        else {
+            return Ok(Vec::new());
+        };
+        let sessions = default_session(&instrument);
+        let cutoff = (series.last_ts + 60).min(crate::now());
+        let mut slices = Vec::new();
+        for tf in timeframes() {
+            let key = key(tf, sessions);
+            let probe = TimeRange::new(0, 1).expect("non-empty");
+            let covered = self
+                .store
+                .read_rollups(id, &key, probe)
+                .await?
+                .covered_until;
+            // Never refreshed: the whole series. Otherwise the changed range plus the buckets
+            // that were still incomplete at the last refresh.
+            let from = match covered {
+                None => series.first_ts,
+                Some(c) => lo.min(c),
+            };
+            let start = from - MARGIN;
+            let (limit, covered_until) = match covered {
+                Some(c) if hi + MARGIN < c => (hi + MARGIN, c),
+                _ => (cutoff, cutoff.max(covered.unwrap_or(i64::MIN))),
+            };
+            let agg = aggregator(cal, tf, sessions)?;
+            let mut rows = Vec::new();
+            let mut a = start;
+            while a < limit {
+                let b = a + CHUNK;
+                let read_end = (b + MARGIN).min(limit);
+                let range = TimeRange::new(a, read_end).expect("a < limit");
+                let query = BarQuery {
+                    instrument_id: id,
+                    resolution: Resolution::Minute,
+                    range,
+                    last: None,
+                    max_rows: usize::MAX,
+                };
+                let bars = self.store.read_bars(query).await?;
+                rows.extend(
+                    compute_rows(&agg, &bars)?
+                        .into_iter()
+                        .filter(|r| r.start >= a && r.start < b && r.end <= limit),
+                );
+                a = b;
+            }
+            let replace_end = limit.max(covered.unwrap_or(i64::MIN)).max(start + 1);
+            let replace = TimeRange::new(start, replace_end).expect("start < end");
+            slices.push(RollupSlice {
+                key,
+                replace,
+                rows,
+                covered_until,
+            });
+        }
+        Ok(slices)
+    }
+}
+
+/// Whether `fetch_one` may serve a request from rollups, and for which timeframe.
+fn eligible(
+    req: &FetchRequest,
+    instrument: &Instrument,
+    base: Resolution,
+    session: SessionFilter,
+    window: &SeriesWindow,
+) -> Option<Timeframe> {
+    let BarSpec::Time(tf) = req.bars else {
+        return None;
+    };
+    let o = &req.options;
+    let ok = base == Resolution::Minute
+        && o.align == Align::Session
+        && o.label == Label::Start
+        && o.fill == FillMethod::None
+        && !o.session_vwap
+        && window.last_bars.is_none()
+        && session == default_session(instrument)
+        && timeframes().any(|t| t == tf);
+    ok.then_some(tf)
+}
+
+/// Aggregated base bars of one part of the window: bars, and whether they could use vendor VWAP.
+struct Part {
+    base: Vec<Bar>,
+    bars: Vec<AggBar>,
+    vendor: bool,
+}
+
+/// Derived bars of a request from rollups plus live aggregation of the edges, or `None` when
+/// the request or the stored rollups do not allow it (the caller aggregates base bars then).
+/// Returns the bars, the VWAP source and the number of base bars read.
+pub(crate) async fn read(
+    service: &Service,
+    req: &FetchRequest,
+    instrument: &Instrument,
+    base: Resolution,
+    calendar: &Calendar,
+    session: SessionFilter,
+    window: &SeriesWindow,
+) -> Result<Option<(Vec<AggBar>, VwapSource, usize)>, ServiceError> {
+    let Some(tf) = eligible(req, instrument, base, session, window) else {
+        return Ok(None);
+    };
+    let store = service.store();
+    let set = store
+        .read_rollups(instrument.id, &key(tf, session), window.range)
+        .await?;
+    let Some(covered) = set.covered_until.filter(|_| !set.pending) else {
+        return Ok(None);
+    };
+    let rows: Vec<RollupRow> = set.rows.into_iter().filter(|r| r.end <= covered).collect();
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(None);
+    };
+    let agg = aggregator(calendar, tf, session)?;
+    let max_base = service.limits().max_base_bars;
+    let mut parts = Vec::with_capacity(2);
+    for (start, end) in [
+        (window.range.start(), first.start),
+        (last.end, window.range.end()),
+    ] {
+        let Ok(range) = TimeRange::new(start, end) else {
+            parts.push(Part {
+                base: Vec::new(),
+                bars: Vec::new(),
+                vendor: true,
+            });
+            continue;
+        };
+        // Without an expected bucket, the base bars of an edge are all outside the sessions:
+        // they add no bar, and only the last one matters (it may end the data).
+        let in_sessions = !agg.buckets(range).is_empty();
+        if !in_sessions && start == window.range.start() {
+            parts.push(Part {
+                base: Vec::new(),
+                bars: Vec::new(),
+                vendor: true,
+            });
+            continue;
+        }
+        let query = BarQuery {
+            instrument_id: instrument.id,
+            resolution: base,
+            range,
+            last: (!in_sessions).then_some(1),
+            max_rows: max_base + 1,
+        };
+        let bars = store.read_bars(query).await?;
+        if bars.len() > max_base {
+            return Ok(None);
+        }
+        let out = agg.aggregate(&bars, None).map_err(engine_error)?;
+        let vendor = bars.is_empty() || out.vwap_source == VwapSource::Vendor;
+        parts.push(Part {
+            base: bars,
+            bars: out.bars,
+            vendor,
+        });
+    }
+    let vendor = parts.iter().all(|p| p.vendor) && rows.iter().all(|r| r.all_vendor);
+    let source = if vendor {
+        VwapSource::Vendor
+    } else {
+        VwapSource::TypicalPrice
+    };
+    for part in parts
+        .iter_mut()
+        .filter(|p| p.vendor && !vendor && !p.base.is_empty())
+    {
+        let typical: Vec<Bar> = part
+            .base
+            .iter()
+            .map(|b| b.with_vwap(None).expect("no vwap is valid"))
+            .collect();
+        part.bars = agg.aggregate(&typical, None).map_err(engine_error)?.bars;
+    }
+    let data_end = match parts[1].base.last() {
+        Some(b) => b.ts() + 60,
+        None => last.last_ts + 60,
+    };
+    let [head, tail] = <[Part; 2]>::try_from(parts).ok().expect("two parts");
+    let base_read = head.base.len() + tail.base.len();
+    let mut bars = head.bars;
+    bars.reserve(rows.len() + tail.bars.len());
+    bars.extend(rows.iter().map(|r| AggBar {
+        ts: r.start,
+        start: r.start,
+        end: r.end,
+        date: r.date,
+        ohlc: Some(Ohlc {
+            open: r.open,
+            high: r.high,
+            low: r.low,
+            close: r.close,
+        }),
+        volume: r.volume,
+        open_interest: r.open_interest,
+        vwap: if vendor {
+            r.vwap_vendor
+        } else {
+            r.vwap_typical
+        },
+        session_vwap: None,
+        complete: false,
+        count: r.count,
+        filled: None,
+    }));
+    bars.extend(tail.bars);
+    for b in &mut bars {
+        b.complete = b.end <= data_end && b.end <= req.now;
+    }
+    Ok(Some((bars, source, base_read)))
+}
