@@ -1,5 +1,6 @@
 //! Command-line interface of the `tradeassist` binary.
 
+mod bench;
 mod maintain;
 
 use std::io::Write;
@@ -52,6 +53,18 @@ pub enum Command {
     Maintain(maintain::MaintainArgs),
     /// Roll table of a continuous futures symbol (ES.c.0, ES.v.0, ES.n.1).
     Rolls(RollsArgs),
+    /// Storage benchmarks on generated data in scratch databases (see also scripts/bench_aggregate.sh).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ingest rate (bars/s) into each backend.
+    Ingest(bench::BenchArgs),
+    /// Ingest, then p50/p95 of "1 day of 1m" and "1 year of 1d built from 1m" via rollups,
+    /// on the fly and as a naive SQL aggregate, on each backend.
+    Query(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +321,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Gaps(args) => gaps(config, args).await,
         Command::Maintain(args) => maintain::run(config, args).await,
         Command::Rolls(args) => rolls(config, args).await,
+        Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
+        Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
     }
 }
 
@@ -327,6 +342,9 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
             "demo data imported"
         );
     }
+    // Rollups left pending by an earlier process (crash, another writer) are built before serving.
+    let rollups = service.refresh_rollups().await.context("rollup refresh failed")?;
+    tracing::info!(rows = rollups.rows_written, instruments = rollups.instruments, "rollups up to date");
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
