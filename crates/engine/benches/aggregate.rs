@@ -176,7 +176,12 @@ fn main() {
         for s in &series {
             let [_, h, l, c, v] = &s.cols;
             let mut acc = [0.0; 8];
-            for (((h, l), c), v) in h.chunks(8).zip(l.chunks(8)).zip(c.chunks(8)).zip(v.chunks(8)) {
+            for (((h, l), c), v) in h
+                .chunks(8)
+                .zip(l.chunks(8))
+                .zip(c.chunks(8))
+                .zip(v.chunks(8))
+            {
                 for k in 0..h.len() {
                     acc[k] += h[k] + l[k] + c[k] + v[k];
                 }

@@ -39,8 +39,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use tradeassist_model::{Bar, Resolution, TimeUnit, Timeframe, date_key};
 
 use crate::EngineError;
-use crate::columns::BarColumns;
 use crate::calendar::{Calendar, Session, SessionFilter, index_epoch, utc_date};
+use crate::columns::BarColumns;
 
 /// How intraday buckets are aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -885,8 +885,13 @@ pub(crate) trait Rows {
     fn ts(&self, i: usize) -> i64;
     /// The first row at or after `from` with `ts >= until` (rows before it are skipped), or
     /// the index of a row that is not after its predecessor (`prev_ts`: the last `ts` seen).
-    fn skip(&self, from: usize, until: i64, spacing: i64, prev_ts: &mut i64)
-    -> Result<usize, usize>;
+    fn skip(
+        &self,
+        from: usize,
+        until: i64,
+        spacing: i64,
+        prev_ts: &mut i64,
+    ) -> Result<usize, usize>;
     /// Like [`Rows::skip`], but the rows are added to `state`.
     fn feed(
         &self,
@@ -1132,8 +1137,16 @@ impl Running {
             &run.close[range.clone()],
         );
         for k in 0..len {
-            self.high[k] = if h[k] > self.high[k] { h[k] } else { self.high[k] };
-            self.low[k] = if l[k] < self.low[k] { l[k] } else { self.low[k] };
+            self.high[k] = if h[k] > self.high[k] {
+                h[k]
+            } else {
+                self.high[k]
+            };
+            self.low[k] = if l[k] < self.low[k] {
+                l[k]
+            } else {
+                self.low[k]
+            };
         }
         // Numerators of the block, computed in vector registers.
         let mut tpv = [0.0; LANES];
@@ -1168,9 +1181,14 @@ impl Running {
 
     /// The high and the low over all lanes.
     fn high_low(&self) -> (f64, f64) {
-        let high = self.high.iter().fold(self.high[0], |m, &x| if x > m { x } else { m });
-        let low = self.low.iter().fold(self.low[0], |m, &x| if x < m { x } else { m });
+        let high = self
+            .high
+            .iter()
+            .fold(self.high[0], |m, &x| if x > m { x } else { m });
+        let low = self
+            .low
+            .iter()
+            .fold(self.low[0], |m, &x| if x < m { x } else { m });
         (high, low)
     }
 }
-

@@ -105,7 +105,8 @@ impl<'a> BarColumns<'a> {
             });
         }
         for i in 0..ts.len() {
-            cols.bar(i).map_err(|source| ColumnsError::Bar { index: i, source })?;
+            cols.bar(i)
+                .map_err(|source| ColumnsError::Bar { index: i, source })?;
         }
         Ok(cols)
     }
@@ -183,7 +184,9 @@ impl<'a> BarColumns<'a> {
         }
         // Rows from..guess are all before `until` when the series has no holes.
         let rows = until.saturating_sub(ts[from]).div_euclid(spacing).max(1);
-        let guess = from.saturating_add(usize::try_from(rows).unwrap_or(usize::MAX)).min(n);
+        let guess = from
+            .saturating_add(usize::try_from(rows).unwrap_or(usize::MAX))
+            .min(n);
         if ts[guess - 1] >= until {
             // A hole-free series would have reached `until` later: the answer is before.
             return from + 1 + ts[from + 1..guess - 1].partition_point(|&t| t < until);

@@ -550,7 +550,8 @@ proptest! {
 #[test]
 fn columns_of_no_bars_aggregate_to_nothing() {
     let cal = Calendar::get("us_equity").unwrap();
-    let agg = Aggregator::new(cal, Resolution::Minute, AggSpec::new("1h".parse().unwrap())).unwrap();
+    let agg =
+        Aggregator::new(cal, Resolution::Minute, AggSpec::new("1h".parse().unwrap())).unwrap();
     let columns = Columns::of(&[]);
     assert_eq!(
         agg.aggregate_columns(&columns.view(), None),

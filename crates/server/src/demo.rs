@@ -3,7 +3,7 @@
 
 use tradeassist_model::AssetClass;
 use tradeassist_providers::file::CsvOptions;
-use tradeassist_service::{ImportFile, ImportReport, Service, ServiceError};
+use tradeassist_service::{FactorImportFile, ImportFile, ImportReport, Service, ServiceError};
 
 struct DemoFile {
     name: &'static str,
@@ -46,6 +46,54 @@ const FILES: &[DemoFile] = &[
     },
 ];
 
+/// LEAN factor files of the demo stocks (`date,price_factor,split_factor,reference_price`).
+const FACTOR_FILES: &[(&str, &[u8])] = &[
+    (
+        "aapl.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/aapl.csv"),
+    ),
+    (
+        "aig.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/aig.csv"),
+    ),
+    (
+        "bac.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/bac.csv"),
+    ),
+    (
+        "eem.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/eem.csv"),
+    ),
+    (
+        "goog.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/goog.csv"),
+    ),
+    (
+        "ibm.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/ibm.csv"),
+    ),
+    (
+        "iwm.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/iwm.csv"),
+    ),
+    (
+        "qqq.csv",
+        include_bytes!("../../../data/demo/lean_factor_files/qqq.csv"),
+    ),
+];
+
+/// The demo factor files as import jobs (the symbol is the file stem: aapl.csv -> AAPL).
+pub fn factor_files() -> Vec<FactorImportFile> {
+    FACTOR_FILES
+        .iter()
+        .map(|(name, bytes)| FactorImportFile {
+            name: format!("demo/lean_factor_files/{name}"),
+            symbol: None,
+            reader: Box::new(*bytes),
+        })
+        .collect()
+}
+
 /// The demo files as import jobs.
 pub fn files() -> Vec<ImportFile> {
     FILES
@@ -68,5 +116,12 @@ pub async fn seed_if_empty(service: &Service) -> Result<Option<ImportReport>, Se
     if !service.is_empty().await? {
         return Ok(None);
     }
-    service.import(files()).await.map(Some)
+    let report = service.import(files()).await?;
+    let factors = service.import_factors(factor_files()).await?;
+    tracing::info!(
+        instruments = factors.instruments.len(),
+        rows = factors.rows(),
+        "demo corporate-action factors imported"
+    );
+    Ok(Some(report))
 }

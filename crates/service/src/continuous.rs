@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use tradeassist_engine::{
-    Adjust, AggBar, Calendar, ContinuousBuilder, ContinuousError, ContinuousSpec, ContinuousSymbol, ContractData,
-    DailyStat, ExpiryRules, RollAnchor, RollEvent, RollPrice, RollRule, VwapSource, daily_stats,
+    Adjust, Adjustment, AggBar, Calendar, ContinuousBuilder, ContinuousError, ContinuousSpec,
+    ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, ExpiryRules, RollAnchor,
+    RollEvent, RollPrice, RollRule, RollTrigger, VwapSource, daily_stats,
 };
 use tradeassist_model::{AssetClass, Bar, Instrument, Resolution, TimeRange};
-use tradeassist_store::{BarQuery, InstrumentFilter};
+use tradeassist_store::{
+    BarQuery, InstrumentFilter, RollHistory, RollHistoryKey, SeriesInfo, StoredRoll,
+};
 
 use crate::fetch::{FetchInput, FetchRequest, SeriesResult, derive_bars, trading_day_window};
 use crate::{Service, ServiceError};
@@ -39,24 +42,39 @@ impl ContinuousOverrides {
         let rule = match input.roll.as_deref().map(str::trim) {
             None | Some("") => {
                 if !input.roll_dates.is_empty() {
-                    return Err(ServiceError::invalid("roll_dates", "roll_dates need roll=fixed"));
+                    return Err(ServiceError::invalid(
+                        "roll_dates",
+                        "roll_dates need roll=fixed",
+                    ));
                 }
                 None
             }
             Some(r) if r.eq_ignore_ascii_case("fixed") => {
                 if input.roll_dates.is_empty() {
-                    return Err(ServiceError::invalid("roll_dates", "roll=fixed needs roll_dates"));
+                    return Err(ServiceError::invalid(
+                        "roll_dates",
+                        "roll=fixed needs roll_dates",
+                    ));
                 }
                 let dates = input
                     .roll_dates
                     .iter()
-                    .map(|d| d.trim().parse::<NaiveDate>().map_err(|_| invalid("roll_dates", format!("`{d}` is not a date"))))
+                    .map(|d| {
+                        d.trim()
+                            .parse::<NaiveDate>()
+                            .map_err(|_| invalid("roll_dates", format!("`{d}` is not a date")))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 Some(RollRule::Fixed(dates))
             }
             Some(r) => Some(r.parse::<RollRule>().map_err(|e| invalid("roll", e))?),
         };
-        let adjust = input.adjust.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_ascii_lowercase);
+        let adjust = input
+            .adjust
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_ascii_lowercase);
         if let Some(a) = &adjust
             && a.parse::<Adjust>().is_err()
             && a.parse::<tradeassist_engine::PriceAdjustment>().is_err()
@@ -71,8 +89,18 @@ impl ContinuousOverrides {
         Ok(ContinuousOverrides {
             rule,
             roll_offset: input.roll_offset,
-            anchor: input.roll_anchor.as_deref().map(str::parse).transpose().map_err(|e| invalid("roll_anchor", e))?,
-            roll_price: input.roll_price.as_deref().map(str::parse).transpose().map_err(|e| invalid("roll_price", e))?,
+            anchor: input
+                .roll_anchor
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| invalid("roll_anchor", e))?,
+            roll_price: input
+                .roll_price
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| invalid("roll_price", e))?,
             rank: input.rank,
             adjust,
         })
@@ -80,12 +108,17 @@ impl ContinuousOverrides {
 
     /// True when any futures-only option is set (refused for plain instruments).
     pub fn any_roll_option(&self) -> bool {
-        self.rule.is_some() || self.roll_offset.is_some() || self.anchor.is_some() || self.roll_price.is_some() || self.rank.is_some()
+        self.rule.is_some()
+            || self.roll_offset.is_some()
+            || self.anchor.is_some()
+            || self.roll_price.is_some()
+            || self.rank.is_some()
     }
 
     /// The spec of a continuous symbol with these overrides applied.
     pub fn spec(&self, symbol: &ContinuousSymbol) -> Result<ContinuousSpec, ServiceError> {
-        let mut spec = ContinuousSpec::new(self.rule.clone().unwrap_or_else(|| symbol.rule.clone()));
+        let mut spec =
+            ContinuousSpec::new(self.rule.clone().unwrap_or_else(|| symbol.rule.clone()));
         spec.rank = self.rank.unwrap_or(symbol.rank);
         if let Some(o) = self.roll_offset {
             spec.roll_offset = o;
@@ -129,7 +162,11 @@ fn daily_from(cal: &Calendar, day_bars: &[Bar], readings: &[(i64, f64)]) -> Vec<
         let date = cal.next_trading_day(tradeassist_model::time::utc_date(*ts));
         match stats.iter_mut().find(|s| s.date == date) {
             Some(s) => s.open_interest = s.open_interest.or(Some(*value)),
-            None => stats.push(DailyStat { date, volume: 0.0, open_interest: Some(*value) }),
+            None => stats.push(DailyStat {
+                date,
+                volume: 0.0,
+                open_interest: Some(*value),
+            }),
         }
     }
     stats.sort_by_key(|s| s.date);
@@ -139,36 +176,44 @@ fn daily_from(cal: &Calendar, day_bars: &[Bar], readings: &[(i64, f64)]) -> Vec<
 impl Service {
     /// Stored contracts of a futures root, by contract month.
     pub async fn contracts_of(&self, root: &str) -> Result<Vec<Instrument>, ServiceError> {
-        let filter = InstrumentFilter { text: Some(root.to_string()), asset_class: Some(AssetClass::Future), limit: Some(1000) };
+        let filter = InstrumentFilter {
+            text: Some(root.to_string()),
+            asset_class: Some(AssetClass::Future),
+            limit: Some(1000),
+        };
         let mut contracts: Vec<Instrument> = self
             .store
             .search_instruments(&filter)
             .await?
             .into_iter()
-            .filter(|i| i.contract.as_ref().is_some_and(|c| c.root.eq_ignore_ascii_case(root)))
+            .filter(|i| {
+                i.contract
+                    .as_ref()
+                    .is_some_and(|c| c.root.eq_ignore_ascii_case(root))
+            })
             .collect();
         contracts.sort_by_key(|i| i.contract.as_ref().map(|c| c.month));
         Ok(contracts)
     }
 
-    pub(crate) async fn fetch_continuous(
+    /// Which stored resolution serves a continuous request (daily bars for daily-and-longer
+    /// frequencies when stored), with the stored series of every contract.
+    async fn continuous_base(
         &self,
         req: &FetchRequest,
         symbol: &ContinuousSymbol,
-        contracts: Vec<Instrument>,
-    ) -> Result<SeriesResult, ServiceError> {
-        let first = contracts.first().expect("caller checks for contracts").clone();
-        let calendar = Calendar::get(&first.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let session = req.options.session.unwrap_or(tradeassist_engine::SessionFilter::All);
-        let spec = req.options.continuous.spec(symbol)?;
-        // Which stored resolution: daily bars for daily-and-longer frequencies when stored.
+        contracts: &[Instrument],
+    ) -> Result<(Resolution, Vec<Vec<SeriesInfo>>), ServiceError> {
         let mut has_day = false;
         let mut has_minute = false;
-        for c in &contracts {
-            for s in self.store.series(c.id).await? {
+        let mut stored = Vec::with_capacity(contracts.len());
+        for c in contracts {
+            let series = self.store.series(c.id).await?;
+            for s in &series {
                 has_day |= s.resolution == Resolution::Day;
                 has_minute |= s.resolution == Resolution::Minute;
             }
+            stored.push(series);
         }
         let intraday = matches!(req.bars, tradeassist_engine::BarSpec::Time(tf) if tf.is_intraday())
             || matches!(req.bars, tradeassist_engine::BarSpec::Activity(_));
@@ -178,28 +223,60 @@ impl Service {
             None => Resolution::Minute,
         };
         if (base == Resolution::Day && !has_day) || (base == Resolution::Minute && !has_minute) {
-            return Err(ServiceError::UnsupportedFrequency(format!("{} has no {base} series", symbol)));
+            return Err(ServiceError::UnsupportedFrequency(format!(
+                "{} has no {base} series",
+                symbol
+            )));
         }
-        let window = trading_day_window(&req.range, calendar, session, base, first.timezone, req.now)?;
-        let read = TimeRange::new(window.range.start() - LOOKBACK_DAYS * 86_400, window.range.end())
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok((base, stored))
+    }
+
+    /// Base bars and daily volume / open interest of every contract over `read`; contracts
+    /// without data there are left out. Also returns the number of base bars read.
+    async fn contract_data(
+        &self,
+        contracts: &[Instrument],
+        calendar: &Calendar,
+        base: Resolution,
+        read: TimeRange,
+    ) -> Result<(Vec<ContractData>, usize), ServiceError> {
         let max = self.limits.max_base_bars;
         let mut data = Vec::with_capacity(contracts.len());
         let mut read_bars = 0usize;
-        for c in &contracts {
+        for c in contracts {
             let contract = c.contract.clone().expect("futures carry contracts");
-            let query = BarQuery { instrument_id: c.id, resolution: base, range: read, last: None, max_rows: max + 1 };
+            let query = BarQuery {
+                instrument_id: c.id,
+                resolution: base,
+                range: read,
+                last: None,
+                max_rows: max + 1,
+            };
             let bars = self.store.read_bars(query).await?;
             read_bars += bars.len();
             if read_bars > max {
-                return Err(ServiceError::TooLarge(format!("the range holds more than {max} stored bars; narrow it")));
+                return Err(ServiceError::TooLarge(format!(
+                    "the range holds more than {max} stored bars; narrow it"
+                )));
             }
             let day_bars = match base {
                 Resolution::Day => bars.clone(),
-                Resolution::Minute => self.store.read_bars(BarQuery { resolution: Resolution::Day, ..query }).await?,
+                Resolution::Minute => {
+                    self.store
+                        .read_bars(BarQuery {
+                            resolution: Resolution::Day,
+                            ..query
+                        })
+                        .await?
+                }
             };
-            let readings: Vec<(i64, f64)> =
-                self.store.read_open_interest(c.id, read).await?.into_iter().map(|r| (r.ts, r.value)).collect();
+            let readings: Vec<(i64, f64)> = self
+                .store
+                .read_open_interest(c.id, read)
+                .await?
+                .into_iter()
+                .map(|r| (r.ts, r.value))
+                .collect();
             let daily = if day_bars.is_empty() && readings.is_empty() {
                 daily_stats(calendar, base, &bars)
             } else {
@@ -210,6 +287,35 @@ impl Service {
             }
             data.push(ContractData::new(contract, bars).with_daily(daily));
         }
+        Ok((data, read_bars))
+    }
+
+    pub(crate) async fn fetch_continuous(
+        &self,
+        req: &FetchRequest,
+        symbol: &ContinuousSymbol,
+        contracts: Vec<Instrument>,
+    ) -> Result<SeriesResult, ServiceError> {
+        let first = contracts
+            .first()
+            .expect("caller checks for contracts")
+            .clone();
+        let calendar =
+            Calendar::get(&first.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let session = req
+            .options
+            .session
+            .unwrap_or(tradeassist_engine::SessionFilter::All);
+        let spec = req.options.continuous.spec(symbol)?;
+        let (base, _) = self.continuous_base(req, symbol, &contracts).await?;
+        let window =
+            trading_day_window(&req.range, calendar, session, base, first.timezone, req.now)?;
+        let read = TimeRange::new(
+            window.range.start() - LOOKBACK_DAYS * 86_400,
+            window.range.end(),
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let (data, read_bars) = self.contract_data(&contracts, calendar, base, read).await?;
         let series = ContinuousBuilder::new(calendar, base)
             .map_err(continuous_error)?
             .with_rules(ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?)
@@ -235,12 +341,20 @@ impl Service {
             }
             groups
         } else {
-            let last = series.bars.last().map(|b| b.contract.clone()).unwrap_or_else(|| Arc::from(""));
+            let last = series
+                .bars
+                .last()
+                .map(|b| b.contract.clone())
+                .unwrap_or_else(|| Arc::from(""));
             vec![(last, series.bars.iter().map(|b| b.bar).collect())]
         };
-        let no_last = tradeassist_model::SeriesWindow { last_bars: None, ..window };
+        let no_last = tradeassist_model::SeriesWindow {
+            last_bars: None,
+            ..window
+        };
         for (contract, base_bars) in &groups {
-            let (derived, source) = derive_bars(req, calendar, base, session, &no_last, base_bars, None)?;
+            let (derived, source) =
+                derive_bars(req, calendar, base, session, &no_last, base_bars, None)?;
             vwap_source = source;
             for b in derived.into_iter().filter(in_window) {
                 // The contract of the bucket's last base bar.
@@ -265,13 +379,20 @@ impl Service {
             .rolls
             .iter()
             .filter(|r| r.date >= start_day && r.ts < window.range.end())
-            .map(|r| RollEvent { ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()), ..r.clone() })
+            .map(|r| RollEvent {
+                ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()),
+                ..r.clone()
+            })
             .collect();
         let warnings = series.warnings.iter().map(|w| format!("{w:?}")).collect();
         let mut instrument = first.clone();
         instrument.id = -1;
         instrument.def.symbol = symbol.to_string();
-        instrument.def.description = format!("{} continuous ({})", first.description.split(' ').next().unwrap_or(""), spec.rule.as_str());
+        instrument.def.description = format!(
+            "{} continuous ({})",
+            first.description.split(' ').next().unwrap_or(""),
+            spec.rule.as_str()
+        );
         instrument.def.contract = None;
         Ok(SeriesResult {
             instrument,
@@ -282,7 +403,13 @@ impl Service {
             vwap_source,
             bars,
             base_bars: read_bars,
-            continuous: Some(ContinuousInfo { symbol: symbol.clone(), spec, bar_contracts, rolls, warnings }),
+            continuous: Some(ContinuousInfo {
+                symbol: symbol.clone(),
+                spec,
+                bar_contracts,
+                rolls,
+                warnings,
+            }),
         })
     }
 }
@@ -292,7 +419,9 @@ fn continuous_error(e: ContinuousError) -> ServiceError {
     match e {
         ContinuousError::RankUnavailable { .. } => ServiceError::invalid("rank", e.to_string()),
         ContinuousError::NonPositivePrice { .. } => ServiceError::invalid("adjust", e.to_string()),
-        ContinuousError::FixedDatesUnordered(_) => ServiceError::invalid("roll_dates", e.to_string()),
+        ContinuousError::FixedDatesUnordered(_) => {
+            ServiceError::invalid("roll_dates", e.to_string())
+        }
         ContinuousError::NoContracts => ServiceError::NotFound(e.to_string()),
         ContinuousError::Expiry(_) => ServiceError::invalid("symbols", e.to_string()),
         _ => ServiceError::Internal(e.to_string()),
@@ -313,32 +442,438 @@ impl Service {
     pub async fn futures_contracts(&self, root: &str) -> Result<Vec<ContractInfo>, ServiceError> {
         let contracts = self.contracts_of(root).await?;
         if contracts.is_empty() {
-            return Err(ServiceError::UnknownSymbols(vec![root.to_ascii_uppercase()]));
+            return Err(ServiceError::UnknownSymbols(vec![
+                root.to_ascii_uppercase(),
+            ]));
         }
         let rules = ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?;
         let mut out = Vec::with_capacity(contracts.len());
         for instrument in contracts {
-            let dates = instrument.contract.as_ref().and_then(|c| rules.resolve(c).ok());
+            let dates = instrument
+                .contract
+                .as_ref()
+                .and_then(|c| rules.resolve(c).ok());
             let series = self.store.series(instrument.id).await?;
-            out.push(ContractInfo { instrument, dates, series });
+            out.push(ContractInfo {
+                instrument,
+                dates,
+                series,
+            });
         }
         Ok(out)
     }
 
-    /// The roll table of a continuous symbol over a range (daily resolution decisions).
-    pub async fn rolls(&self, mut req: FetchRequest) -> Result<(ContinuousSymbol, Vec<RollEvent>, Vec<String>), ServiceError> {
+    /// The roll table of a continuous symbol over a range (decided on daily bars when stored).
+    ///
+    /// Roll events are kept in the store's roll history per spec (root, rule incl. fixed
+    /// dates, offset, anchor, rank, roll price, adjustment, base resolution), computed over
+    /// all stored data of the root's contracts. They are served from there while the
+    /// fingerprint of those inputs (per contract: dates and the extent and size of the series
+    /// used, its open-interest readings) is unchanged, else recomputed and stored again.
+    /// `from_history` says which happened. Cumulative adjustments are relative to the window,
+    /// as in a fetch.
+    pub async fn rolls(&self, mut req: FetchRequest) -> Result<RollsResult, ServiceError> {
         let [symbol] = req.symbols.as_slice() else {
-            return Err(ServiceError::invalid("symbols", "give one continuous symbol such as ES.v.0"));
+            return Err(ServiceError::invalid(
+                "symbols",
+                "give one continuous symbol such as ES.v.0",
+            ));
         };
-        let continuous = parse_continuous(symbol)
-            .ok_or_else(|| ServiceError::invalid("symbols", format!("`{symbol}` is not a continuous symbol such as ES.v.0")))?;
+        let continuous = parse_continuous(symbol).ok_or_else(|| {
+            ServiceError::invalid(
+                "symbols",
+                format!("`{symbol}` is not a continuous symbol such as ES.v.0"),
+            )
+        })?;
         let contracts = self.contracts_of(&continuous.root).await?;
         if contracts.is_empty() {
             return Err(ServiceError::UnknownSymbols(vec![symbol.clone()]));
         }
         req.bars = tradeassist_engine::BarSpec::Time("1d".parse().expect("valid"));
-        let result = self.fetch_continuous(&req, &continuous, contracts).await?;
-        let info = result.continuous.expect("continuous results carry their rolls");
-        Ok((continuous, info.rolls, info.warnings))
+        let spec = req.options.continuous.spec(&continuous)?;
+        let (base, stored) = self.continuous_base(&req, &continuous, &contracts).await?;
+        let calendar = Calendar::get(&contracts[0].calendar)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let session = req
+            .options
+            .session
+            .unwrap_or(tradeassist_engine::SessionFilter::All);
+        let window = trading_day_window(
+            &req.range,
+            calendar,
+            session,
+            base,
+            contracts[0].timezone,
+            req.now,
+        )?;
+        let read_start = window.range.start() - LOOKBACK_DAYS * 86_400;
+        // Contracts with data around the window: a rank beyond them (or no data at all) is
+        // decided on the window alone, exactly as a fetch decides it.
+        let around = stored
+            .iter()
+            .filter(|series| {
+                series.iter().any(|s| {
+                    s.resolution == base
+                        && s.first_ts < window.range.end()
+                        && s.last_ts >= read_start
+                })
+            })
+            .count();
+        let key = history_key(&continuous.root, &spec, base);
+        let fingerprint = self.fingerprint(&contracts, &stored, base).await?;
+        let history = match spec.rank < around {
+            true => self.store.roll_history(&key, &fingerprint).await?,
+            false => None,
+        };
+        let (history, from_history) = match history {
+            Some(h) => (h, true),
+            None if spec.rank >= around => {
+                return self.window_rolls(&req, continuous, contracts).await;
+            }
+            None => match self
+                .compute_history(&contracts, &stored, calendar, base, &spec, &fingerprint)
+                .await
+            {
+                Ok(Some(h)) => {
+                    if let Err(e) = self.store.write_roll_history(&key, h.clone()).await {
+                        tracing::warn!(error = %e, "storing the roll history failed");
+                    }
+                    (h, false)
+                }
+                // Too much data for one pass, or the whole history cannot be built (e.g. a
+                // ratio adjustment over negative prices outside the window): decide on the
+                // window alone, as a fetch does, and store nothing.
+                Ok(None) | Err(_) => return self.window_rolls(&req, continuous, contracts).await,
+            },
+        };
+        let events = history
+            .events
+            .iter()
+            .map(roll_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The rolls a fetch of the window sees: from the lookback before the window to its end.
+        let seen: Vec<RollEvent> = events
+            .into_iter()
+            .filter(|r| r.ts >= read_start && r.ts < window.range.end())
+            .collect();
+        let seen = with_cumulative(spec.adjust, seen);
+        let start_day = calendar.local_date(window.range.start());
+        let end_day = tradeassist_model::time::utc_date(window.range.end() - 1);
+        let rolls = seen
+            .into_iter()
+            .filter(|r| r.date >= start_day)
+            .map(|r| RollEvent {
+                ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()),
+                ..r
+            })
+            .collect();
+        let warnings = history
+            .warnings
+            .iter()
+            .filter_map(|w| {
+                let (date, text) = w.split_once('\t')?;
+                let date = date.parse::<NaiveDate>().ok()?;
+                (date >= start_day && date <= end_day).then(|| text.to_string())
+            })
+            .collect();
+        Ok(RollsResult {
+            symbol: continuous,
+            rolls,
+            warnings,
+            from_history,
+        })
     }
+
+    /// The roll table as a fetch of the window computes it (nothing stored).
+    async fn window_rolls(
+        &self,
+        req: &FetchRequest,
+        symbol: ContinuousSymbol,
+        contracts: Vec<Instrument>,
+    ) -> Result<RollsResult, ServiceError> {
+        let result = self.fetch_continuous(req, &symbol, contracts).await?;
+        let info = result
+            .continuous
+            .expect("continuous results carry their rolls");
+        Ok(RollsResult {
+            symbol,
+            rolls: info.rolls,
+            warnings: info.warnings,
+            from_history: false,
+        })
+    }
+
+    /// Digest of everything the roll events of a root depend on besides the spec.
+    async fn fingerprint(
+        &self,
+        contracts: &[Instrument],
+        stored: &[Vec<SeriesInfo>],
+        base: Resolution,
+    ) -> Result<String, ServiceError> {
+        let mut text = format!("v1 {}\n", env!("CARGO_PKG_VERSION"));
+        for (c, series) in contracts.iter().zip(stored) {
+            let k = c.contract.as_ref().expect("futures carry contracts");
+            text.push_str(&format!(
+                "{} {:?} {:?}",
+                c.symbol, k.last_trade_date, k.first_notice_date
+            ));
+            for s in series
+                .iter()
+                .filter(|s| s.resolution == base || s.resolution == Resolution::Day)
+            {
+                text.push_str(&format!(
+                    " {}:{}:{}:{}",
+                    s.resolution.seconds(),
+                    s.count,
+                    s.first_ts,
+                    s.last_ts
+                ));
+            }
+            let readings = self.store.read_open_interest(c.id, everything()).await?;
+            let mut h = Fnv::default();
+            for r in &readings {
+                h.write(&r.ts.to_le_bytes());
+                h.write(&r.value.to_bits().to_le_bytes());
+            }
+            text.push_str(&format!(" oi:{}:{:016x}\n", readings.len(), h.0));
+        }
+        let mut h = Fnv::default();
+        h.write(text.as_bytes());
+        Ok(format!("{}-{:016x}", contracts.len(), h.0))
+    }
+
+    /// The roll events of `spec` over all stored data of the contracts; `None` when that is
+    /// more than one request may read.
+    async fn compute_history(
+        &self,
+        contracts: &[Instrument],
+        stored: &[Vec<SeriesInfo>],
+        calendar: &Calendar,
+        base: Resolution,
+        spec: &ContinuousSpec,
+        fingerprint: &str,
+    ) -> Result<Option<RollHistory>, ServiceError> {
+        let used: Vec<&SeriesInfo> = stored
+            .iter()
+            .flatten()
+            .filter(|s| s.resolution == base)
+            .collect();
+        let total: u64 = used.iter().map(|s| s.count).sum();
+        let (Some(first), Some(last)) = (
+            used.iter().map(|s| s.first_ts).min(),
+            used.iter().map(|s| s.last_ts).max(),
+        ) else {
+            return Ok(None);
+        };
+        if total > self.limits.max_base_bars as u64 {
+            return Ok(None);
+        }
+        let read =
+            TimeRange::new(first, last + 1).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let (data, _) = self.contract_data(contracts, calendar, base, read).await?;
+        let rules = ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let series = ContinuousBuilder::new(calendar, base)
+            .map_err(continuous_error)?
+            .with_rules(rules)
+            .build(&data, spec)
+            .map_err(continuous_error)?;
+        let warnings = series
+            .warnings
+            .iter()
+            .map(|w| {
+                let date = match w {
+                    ContinuousWarning::NonPositiveAdjusted { first_ts, .. } => {
+                        calendar.local_date(*first_ts)
+                    }
+                    ContinuousWarning::RollPriceFallback { date, .. }
+                    | ContinuousWarning::RankExhausted { date } => *date,
+                };
+                format!("{date}\t{w:?}")
+            })
+            .collect();
+        Ok(Some(RollHistory {
+            fingerprint: fingerprint.to_string(),
+            computed_at: crate::now(),
+            events: series.rolls.iter().map(stored_roll).collect(),
+            warnings,
+        }))
+    }
+}
+
+/// The result of [`Service::rolls`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollsResult {
+    pub symbol: ContinuousSymbol,
+    /// Rolls that take effect inside the window.
+    pub rolls: Vec<RollEvent>,
+    pub warnings: Vec<String>,
+    /// True when the events came from the stored roll history (inputs unchanged since they
+    /// were computed), false when they were computed for this call.
+    pub from_history: bool,
+}
+
+fn everything() -> TimeRange {
+    TimeRange::new(i64::from(i32::MIN), 1 << 40).expect("ordered")
+}
+
+/// 64-bit FNV-1a: a digest that stays the same across builds and platforms.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The roll-history key of a spec.
+fn history_key(root: &str, spec: &ContinuousSpec, base: Resolution) -> RollHistoryKey {
+    RollHistoryKey {
+        root: root.to_ascii_uppercase(),
+        rule: spec.rule.as_str().to_string(),
+        fixed_dates: match &spec.rule {
+            RollRule::Fixed(dates) => dates
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => String::new(),
+        },
+        roll_offset: spec.roll_offset,
+        anchor: match spec.anchor {
+            RollAnchor::LastTrade => "last_trade",
+            RollAnchor::FirstNotice => "first_notice",
+        }
+        .to_string(),
+        rank: u32::try_from(spec.rank).unwrap_or(u32::MAX),
+        roll_price: match spec.roll_price {
+            RollPrice::LastCloseBoth => "last_close_both",
+            RollPrice::LastOldFirstNew => "last_old_first_new",
+        }
+        .to_string(),
+        adjust: spec.adjust.as_str().to_string(),
+        base,
+    }
+}
+
+fn stored_roll(r: &RollEvent) -> StoredRoll {
+    let (trigger, date, front, next) = match &r.trigger {
+        RollTrigger::Calendar { anchor } => ("calendar", Some(*anchor), None, None),
+        RollTrigger::Volume {
+            session,
+            front,
+            next,
+        } => ("volume", Some(*session), Some(*front), Some(*next)),
+        RollTrigger::OpenInterest {
+            session,
+            front,
+            next,
+        } => ("open_interest", Some(*session), Some(*front), Some(*next)),
+        RollTrigger::Fixed { date } => ("fixed", Some(*date), None, None),
+        RollTrigger::Expired { last_trade } => ("expired", Some(*last_trade), None, None),
+    };
+    StoredRoll {
+        date: r.date,
+        ts: r.ts,
+        from: r.from.to_string(),
+        to: r.to.to_string(),
+        from_price: r.from_price,
+        to_price: r.to_price,
+        trigger: trigger.to_string(),
+        trigger_date: date,
+        trigger_front: front,
+        trigger_next: next,
+    }
+}
+
+fn roll_event(r: &StoredRoll) -> Result<RollEvent, ServiceError> {
+    let corrupt = || {
+        ServiceError::Internal(format!(
+            "stored roll {} {} -> {} is incomplete",
+            r.date, r.from, r.to
+        ))
+    };
+    let date = r.trigger_date.ok_or_else(corrupt);
+    let values = r.trigger_front.zip(r.trigger_next).ok_or_else(corrupt);
+    let trigger = match r.trigger.as_str() {
+        "calendar" => RollTrigger::Calendar { anchor: date? },
+        "volume" => {
+            let (front, next) = values?;
+            RollTrigger::Volume {
+                session: date?,
+                front,
+                next,
+            }
+        }
+        "open_interest" => {
+            let (front, next) = values?;
+            RollTrigger::OpenInterest {
+                session: date?,
+                front,
+                next,
+            }
+        }
+        "fixed" => RollTrigger::Fixed { date: date? },
+        "expired" => RollTrigger::Expired { last_trade: date? },
+        _ => return Err(corrupt()),
+    };
+    Ok(RollEvent {
+        date: r.date,
+        ts: r.ts,
+        from: Arc::from(r.from.as_str()),
+        to: Arc::from(r.to.as_str()),
+        from_price: r.from_price,
+        to_price: r.to_price,
+        difference: r.to_price - r.from_price,
+        ratio: (r.from_price > 0.0 && r.to_price > 0.0).then(|| r.to_price / r.from_price),
+        cumulative: Adjustment::None,
+        trigger,
+    })
+}
+
+/// Set each roll's cumulative adjustment as the engine does for a series with exactly these
+/// rolls: backward modes over this roll and every later one, forward modes over this roll and
+/// every earlier one.
+fn with_cumulative(adjust: Adjust, mut rolls: Vec<RollEvent>) -> Vec<RollEvent> {
+    let ratio = |r: &RollEvent| r.to_price / r.from_price;
+    match adjust {
+        Adjust::None => {}
+        Adjust::DifferenceBack => {
+            let mut acc = 0.0;
+            for r in rolls.iter_mut().rev() {
+                acc += r.difference;
+                r.cumulative = Adjustment::Add(acc);
+            }
+        }
+        Adjust::RatioBack => {
+            let mut acc = 1.0;
+            for r in rolls.iter_mut().rev() {
+                acc *= ratio(r);
+                r.cumulative = Adjustment::Multiply(acc);
+            }
+        }
+        Adjust::DifferenceForward => {
+            let mut acc = 0.0;
+            for r in &mut rolls {
+                acc -= r.difference;
+                r.cumulative = Adjustment::Add(acc);
+            }
+        }
+        Adjust::RatioForward => {
+            let mut acc = 1.0;
+            for r in &mut rolls {
+                acc /= ratio(r);
+                r.cumulative = Adjustment::Multiply(acc);
+            }
+        }
+    }
+    rolls
 }

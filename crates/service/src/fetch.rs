@@ -4,12 +4,12 @@
 use std::str::FromStr;
 
 use tradeassist_engine::{
-    Activity, AggBar, AggSpec, Aggregator, Align, BarSpec, Calendar, FillMethod, Label, SessionFilter, VwapSource,
-    activity_bars,
+    Activity, AggBar, AggSpec, Aggregator, Align, BarSpec, Calendar, FillMethod, Label,
+    SessionFilter, VwapSource, activity_bars,
 };
 use tradeassist_model::{
-    AssetClass, Bar, Instrument, RangeSpec, Resolution, SeriesWindow, TimeBound, TimeRange, Timeframe,
-    instrument::normalize_symbol,
+    AssetClass, Bar, Instrument, RangeSpec, Resolution, SeriesWindow, TimeBound, TimeRange,
+    Timeframe, instrument::normalize_symbol,
 };
 use tradeassist_store::{BarQuery, SeriesInfo};
 
@@ -84,17 +84,33 @@ pub struct FetchRequest {
     pub now: i64,
 }
 
-fn choice<T: Copy>(field: &'static str, value: Option<&str>, default: T, options: &[(&str, T)]) -> Result<T, ServiceError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(default) };
-    options.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)).map(|(_, t)| *t).ok_or_else(|| {
-        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        ServiceError::invalid(field, format!("`{v}` is not one of {}", names.join(", ")))
-    })
+fn choice<T: Copy>(
+    field: &'static str,
+    value: Option<&str>,
+    default: T,
+    options: &[(&str, T)],
+) -> Result<T, ServiceError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    options
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            ServiceError::invalid(field, format!("`{v}` is not one of {}", names.join(", ")))
+        })
 }
 
 /// Parse a stored-resolution name.
 pub fn parse_resolution(field: &'static str, value: &str) -> Result<Resolution, ServiceError> {
-    choice(field, Some(value), Resolution::Minute, &[("1m", Resolution::Minute), ("1d", Resolution::Day)])
+    choice(
+        field,
+        Some(value),
+        Resolution::Minute,
+        &[("1m", Resolution::Minute), ("1d", Resolution::Day)],
+    )
 }
 
 /// Parse a session filter name.
@@ -103,20 +119,30 @@ pub fn parse_session(value: Option<&str>) -> Result<Option<SessionFilter>, Servi
         "session",
         value,
         None,
-        &[("regular", Some(SessionFilter::Regular)), ("extended", Some(SessionFilter::Extended)), ("all", Some(SessionFilter::All))],
+        &[
+            ("regular", Some(SessionFilter::Regular)),
+            ("extended", Some(SessionFilter::Extended)),
+            ("all", Some(SessionFilter::All)),
+        ],
     )
 }
 
 fn parse_range(input: &FetchInput, now: i64) -> Result<RangeSpec, ServiceError> {
-    RangeSpec::from_parts(input.start.as_deref(), input.end.as_deref(), input.preset.as_deref(), input.as_of.as_deref(), now)
-        .map_err(|e| {
-            let field = match e {
-                tradeassist_model::TimeRangeError::BadPreset(_) => "preset",
-                tradeassist_model::TimeRangeError::EndBeforeStart { .. } => "end",
-                _ => "start",
-            };
-            ServiceError::invalid(field, e.to_string())
-        })
+    RangeSpec::from_parts(
+        input.start.as_deref(),
+        input.end.as_deref(),
+        input.preset.as_deref(),
+        input.as_of.as_deref(),
+        now,
+    )
+    .map_err(|e| {
+        let field = match e {
+            tradeassist_model::TimeRangeError::BadPreset(_) => "preset",
+            tradeassist_model::TimeRangeError::EndBeforeStart { .. } => "end",
+            _ => "start",
+        };
+        ServiceError::invalid(field, e.to_string())
+    })
 }
 
 /// Validate and normalise a list of symbols (de-duplicated, order kept).
@@ -148,7 +174,12 @@ impl FetchRequest {
             )
         })?;
         let range = parse_range(input, now)?;
-        let align = match choice("align", input.align.as_deref(), "session", &[("session", "session"), ("clock", "clock")])? {
+        let align = match choice(
+            "align",
+            input.align.as_deref(),
+            "session",
+            &[("session", "session"), ("clock", "clock")],
+        )? {
             "clock" => {
                 let origin = match input.origin.as_deref() {
                     None => 0,
@@ -164,33 +195,64 @@ impl FetchRequest {
                         .parse::<Timeframe>()
                         .ok()
                         .and_then(|t| t.fixed_seconds())
-                        .ok_or_else(|| ServiceError::invalid("offset", format!("`{o}` is not a fixed duration such as 15m")))?,
+                        .ok_or_else(|| {
+                            ServiceError::invalid(
+                                "offset",
+                                format!("`{o}` is not a fixed duration such as 15m"),
+                            )
+                        })?,
                 };
                 Align::Clock { origin, offset }
             }
             _ if input.origin.is_some() || input.offset.is_some() => {
-                return Err(ServiceError::invalid("align", "origin and offset need align=clock"));
+                return Err(ServiceError::invalid(
+                    "align",
+                    "origin and offset need align=clock",
+                ));
             }
             _ => Align::Session,
         };
         let options = DeriveOptions {
             session: parse_session(input.session.as_deref())?,
             align,
-            label: choice("label", input.label.as_deref(), Label::Start, &[("start", Label::Start), ("end", Label::End)])?,
+            label: choice(
+                "label",
+                input.label.as_deref(),
+                Label::Start,
+                &[("start", Label::Start), ("end", Label::End)],
+            )?,
             fill: choice(
                 "fill",
                 input.fill.as_deref(),
                 FillMethod::None,
-                &[("none", FillMethod::None), ("null", FillMethod::Null), ("prev", FillMethod::Prev), ("linear", FillMethod::Linear)],
+                &[
+                    ("none", FillMethod::None),
+                    ("null", FillMethod::Null),
+                    ("prev", FillMethod::Prev),
+                    ("linear", FillMethod::Linear),
+                ],
             )?,
             session_vwap: input.session_vwap,
-            base: input.base.as_deref().map(|b| parse_resolution("base", b)).transpose()?,
+            base: input
+                .base
+                .as_deref()
+                .map(|b| parse_resolution("base", b))
+                .transpose()?,
             continuous: crate::continuous::ContinuousOverrides::parse(input)?,
         };
         if matches!(bars, BarSpec::Activity(_)) && options.fill != FillMethod::None {
-            return Err(ServiceError::invalid("fill", "gap filling applies to time bars only"));
+            return Err(ServiceError::invalid(
+                "fill",
+                "gap filling applies to time bars only",
+            ));
         }
-        Ok(FetchRequest { symbols, bars, range, options, now })
+        Ok(FetchRequest {
+            symbols,
+            bars,
+            range,
+            options,
+            now,
+        })
     }
 }
 
@@ -242,7 +304,11 @@ pub fn frequencies() -> Vec<FrequencyInfo> {
             frequency: *tf,
             label: tf.label(),
             seconds: tf.fixed_seconds(),
-            bases: if tf.is_intraday() { vec![Resolution::Minute] } else { vec![Resolution::Minute, Resolution::Day] },
+            bases: if tf.is_intraday() {
+                vec![Resolution::Minute]
+            } else {
+                vec![Resolution::Minute, Resolution::Day]
+            },
         })
         .collect()
 }
@@ -256,19 +322,30 @@ pub fn default_session(instrument: &Instrument) -> SessionFilter {
 }
 
 /// Which stored series serves a request for an instrument.
-fn choose_base(spec: BarSpec, forced: Option<Resolution>, stored: &[SeriesInfo], symbol: &str) -> Result<Resolution, ServiceError> {
+fn choose_base(
+    spec: BarSpec,
+    forced: Option<Resolution>,
+    stored: &[SeriesInfo],
+    symbol: &str,
+) -> Result<Resolution, ServiceError> {
     let has = |r: Resolution| stored.iter().any(|s| s.resolution == r);
     let wanted = match (forced, spec) {
         (Some(r), _) => r,
         (None, BarSpec::Time(tf)) if !tf.is_intraday() && has(Resolution::Day) => Resolution::Day,
-        (None, BarSpec::Time(tf)) if !tf.is_intraday() && !has(Resolution::Minute) => Resolution::Day,
+        (None, BarSpec::Time(tf)) if !tf.is_intraday() && !has(Resolution::Minute) => {
+            Resolution::Day
+        }
         _ => Resolution::Minute,
     };
     if !has(wanted) {
         let have: Vec<&str> = stored.iter().map(|s| s.resolution.as_str()).collect();
         return Err(ServiceError::UnsupportedFrequency(format!(
             "{symbol} has no {wanted} series to derive {spec} bars from (stored: {})",
-            if have.is_empty() { "none".to_string() } else { have.join(", ") }
+            if have.is_empty() {
+                "none".to_string()
+            } else {
+                have.join(", ")
+            }
         )));
     }
     Ok(wanted)
@@ -277,7 +354,9 @@ fn choose_base(spec: BarSpec, forced: Option<Resolution>, stored: &[SeriesInfo],
 /// Base bars per output bar, used to size reads for `last_N_bars`.
 fn base_per_output(spec: BarSpec, base: Resolution) -> u64 {
     let Some(seconds) = (match spec {
-        BarSpec::Time(tf) => tf.fixed_seconds().or(Some(i64::from(tf.count()) * 31 * 86_400)),
+        BarSpec::Time(tf) => tf
+            .fixed_seconds()
+            .or(Some(i64::from(tf.count()) * 31 * 86_400)),
         BarSpec::Activity(_) => None,
     }) else {
         return 1_000;
@@ -294,7 +373,11 @@ impl Service {
         if req.symbols.len() > self.limits.max_symbols {
             return Err(ServiceError::invalid(
                 "symbols",
-                format!("{} symbols requested; at most {} per request", req.symbols.len(), self.limits.max_symbols),
+                format!(
+                    "{} symbols requested; at most {} per request",
+                    req.symbols.len(),
+                    self.limits.max_symbols
+                ),
             ));
         }
         let mut targets = Vec::with_capacity(req.symbols.len());
@@ -323,12 +406,17 @@ impl Service {
                     if req.options.continuous.any_roll_option() {
                         return Err(ServiceError::invalid(
                             "roll",
-                            format!("roll options apply to continuous futures symbols such as ES.v.0, not {}", instrument.symbol),
+                            format!(
+                                "roll options apply to continuous futures symbols such as ES.v.0, not {}",
+                                instrument.symbol
+                            ),
                         ));
                     }
                     self.fetch_one(req, instrument).await?
                 }
-                Target::Continuous(symbol, contracts) => self.fetch_continuous(req, &symbol, contracts).await?,
+                Target::Continuous(symbol, contracts) => {
+                    self.fetch_continuous(req, &symbol, contracts).await?
+                }
             };
             total += result.bars.len();
             if total > self.limits.max_bars_per_response {
@@ -342,14 +430,34 @@ impl Service {
         Ok(FetchResult { series })
     }
 
-    async fn fetch_one(&self, req: &FetchRequest, instrument: Instrument) -> Result<SeriesResult, ServiceError> {
+    async fn fetch_one(
+        &self,
+        req: &FetchRequest,
+        instrument: Instrument,
+    ) -> Result<SeriesResult, ServiceError> {
         let stored = self.store.series(instrument.id).await?;
         let base = choose_base(req.bars, req.options.base, &stored, &instrument.symbol)?;
-        let calendar = Calendar::get(&instrument.calendar).map_err(|e| ServiceError::invalid("symbols", e.to_string()))?;
-        let session = req.options.session.unwrap_or_else(|| default_session(&instrument));
-        let window = trading_day_window(&req.range, calendar, session, base, instrument.timezone, req.now)?;
-        if let Some((bars, vwap_source, base_bars)) =
-            crate::rollup::read(self, req, &instrument, base, calendar, session, &window).await?
+        let calendar = Calendar::get(&instrument.calendar)
+            .map_err(|e| ServiceError::invalid("symbols", e.to_string()))?;
+        let session = req
+            .options
+            .session
+            .unwrap_or_else(|| default_session(&instrument));
+        let window = trading_day_window(
+            &req.range,
+            calendar,
+            session,
+            base,
+            instrument.timezone,
+            req.now,
+        )?;
+        // Equity corporate actions (`adjust=split|all`) change the base bars: no raw rollups then.
+        let adjust = crate::corporate::equity_adjustment(&req.options.continuous, &instrument)?;
+        let adjuster = self.equity_adjuster(&instrument, adjust).await?;
+        if adjust == tradeassist_engine::PriceAdjustment::None
+            && let Some((bars, vwap_source, base_bars)) =
+                crate::rollup::read(self, req, &instrument, base, calendar, session, &window)
+                    .await?
         {
             let bars_spec = req.bars;
             return Ok(SeriesResult {
@@ -367,12 +475,20 @@ impl Service {
         // `last_N_bars` counts output bars: read enough base bars for N of them (+1 partial).
         let last = window.last_bars.map(|n| {
             let per = base_per_output(req.bars, base);
-            (u64::from(n) + 1).saturating_mul(per).min(u64::from(u32::MAX)) as u32
+            (u64::from(n) + 1)
+                .saturating_mul(per)
+                .min(u64::from(u32::MAX)) as u32
         });
         let max_base = self.limits.max_base_bars;
         let base_bars = self
             .store
-            .read_bars(BarQuery { instrument_id: instrument.id, resolution: base, range: window.range, last, max_rows: max_base + 1 })
+            .read_bars(BarQuery {
+                instrument_id: instrument.id,
+                resolution: base,
+                range: window.range,
+                last,
+                max_rows: max_base + 1,
+            })
             .await?;
         if base_bars.len() > max_base {
             return Err(ServiceError::TooLarge(format!(
@@ -383,10 +499,25 @@ impl Service {
             FillMethod::None => None,
             _ => {
                 let range = fill_range(window.range, &base_bars, window.last_bars.is_some());
-                self.store.bar_before(instrument.id, base, range.start()).await?
+                self.store
+                    .bar_before(instrument.id, base, range.start())
+                    .await?
             }
         };
-        let (bars, vwap_source) = derive_bars(req, calendar, base, session, &window, &base_bars, seed.as_ref())?;
+        let base_bars = adjuster.apply(calendar, base, base_bars)?;
+        let seed = match seed {
+            Some(b) => adjuster.apply(calendar, base, vec![b])?.pop(),
+            None => None,
+        };
+        let (bars, vwap_source) = derive_bars(
+            req,
+            calendar,
+            base,
+            session,
+            &window,
+            &base_bars,
+            seed.as_ref(),
+        )?;
         Ok(SeriesResult {
             instrument,
             bars_spec: req.bars,
@@ -424,9 +555,11 @@ pub(crate) fn derive_bars(
             spec.label = req.options.label;
             spec.sessions = session;
             spec.session_vwap = req.options.session_vwap;
-            let aggregator =
-                Aggregator::new(calendar, base, spec).map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
-            let agg = aggregator.aggregate(base_bars, Some(req.now)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let aggregator = Aggregator::new(calendar, base, spec)
+                .map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
+            let agg = aggregator
+                .aggregate(base_bars, Some(req.now))
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
             let bars = if req.options.fill == FillMethod::None {
                 agg.bars.clone()
             } else {
@@ -455,7 +588,9 @@ pub(crate) fn trading_day_window(
     tz: chrono_tz::Tz,
     now: i64,
 ) -> Result<SeriesWindow, ServiceError> {
-    let mut window = range.window(tz, base, now).map_err(|e| ServiceError::invalid("end", e.to_string()))?;
+    let mut window = range
+        .window(tz, base, now)
+        .map_err(|e| ServiceError::invalid("end", e.to_string()))?;
     let (start, end) = range.bounds(tz, now);
     if base != Resolution::Minute {
         return Ok(window);
@@ -504,7 +639,9 @@ fn derive_activity(
     let inside: Vec<Bar> = match base {
         Resolution::Day => bars.to_vec(),
         Resolution::Minute => {
-            let Some((first, last)) = bars.first().zip(bars.last()) else { return Ok(Vec::new()) };
+            let Some((first, last)) = bars.first().zip(bars.last()) else {
+                return Ok(Vec::new());
+            };
             let range = TimeRange::new(first.ts() - 86_400, last.ts() + 86_400).expect("ordered");
             let sessions = calendar.sessions(range, session);
             let mut k = 0;
@@ -519,5 +656,6 @@ fn derive_activity(
                 .collect()
         }
     };
-    activity_bars(&inside, base, activity).map_err(|e| ServiceError::invalid("frequency", e.to_string()))
+    activity_bars(&inside, base, activity)
+        .map_err(|e| ServiceError::invalid("frequency", e.to_string()))
 }

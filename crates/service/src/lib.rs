@@ -24,6 +24,7 @@
 
 pub mod bench;
 mod continuous;
+mod corporate;
 mod error;
 mod fetch;
 mod gaps;
@@ -39,7 +40,8 @@ pub use fetch::{
     DeriveOptions, FetchInput, FetchRequest, FetchResult, FrequencyInfo, SeriesResult, default_session, frequencies,
     parse_resolution, parse_session, parse_symbols,
 };
-pub use continuous::{ContinuousInfo, ContinuousOverrides, ContractInfo};
+pub use continuous::{ContinuousInfo, ContinuousOverrides, ContractInfo, RollsResult};
+pub use corporate::{FactorImportFile, FactorImportReport};
 pub use gaps::GapResult;
 pub use live::{LiveUpdate, Subscription};
 pub use import::{ImportFile, ImportReport};

@@ -59,6 +59,22 @@ pub struct IngestBenchReport {
     /// Time spent inside `Store::ingest` (generation excluded).
     pub seconds: f64,
     pub bars_per_second: f64,
+    /// CPU time (user + system) this process spent inside `Store::ingest`, when the platform
+    /// tells (Linux). On a busy machine it is steadier than `seconds`; a database server's
+    /// own CPU time is not included.
+    pub cpu_seconds: Option<f64>,
+}
+
+/// User + system CPU time of this process so far (Linux `/proc/self/stat`, in clock ticks of
+/// 1/100 s).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) start at field 3 (state).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_ascii_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// Ingest `symbols` x `days` of generated minute bars, one transaction per symbol-year (the
@@ -85,6 +101,7 @@ pub async fn bench_ingest(
         })
         .await?;
     let mut elapsed = Duration::ZERO;
+    let mut cpu = Some(0.0);
     let mut bars = 0;
     for (k, s) in names.iter().enumerate() {
         let batch = IngestBatch {
@@ -92,9 +109,10 @@ pub async fn bench_ingest(
             source: "file".into(),
             ..Default::default()
         };
-        let t = Instant::now();
+        let (t, cpu0) = (Instant::now(), process_cpu_seconds());
         bars += store.ingest(batch).await?.bars_written;
         elapsed += t.elapsed();
+        cpu = cpu.zip(cpu0.zip(process_cpu_seconds())).map(|(c, (a, b))| c + b - a);
     }
     let seconds = elapsed.as_secs_f64();
     Ok(IngestBenchReport {
@@ -104,6 +122,7 @@ pub async fn bench_ingest(
         bars,
         seconds,
         bars_per_second: bars as f64 / seconds.max(1e-9),
+        cpu_seconds: cpu,
     })
 }
 

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adjustments;
 pub mod archive;
 pub mod bench;
 pub mod postgres;
@@ -23,6 +24,7 @@ pub mod sqlite;
 
 use std::path::Path;
 
+pub use adjustments::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 use async_trait::async_trait;
 pub use rollup::{RollupBacklog, RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite};
 use tradeassist_model::{
@@ -174,6 +176,24 @@ pub trait Store: Send + Sync + 'static {
         key: &RollupKey,
         range: TimeRange,
     ) -> Result<RollupSet>;
+
+    /// Replace the corporate-action factors of every instrument in `sets`, all in one
+    /// transaction: each instrument's stored rows become exactly the given ones. Unknown
+    /// symbols fail with [`StoreError::NotFound`] and nothing is written. Returns the rows
+    /// written.
+    async fn write_factors(&self, sets: Vec<FactorSet>) -> Result<u64>;
+    /// Corporate-action factors of an instrument, ascending by date (empty when none).
+    async fn factors(&self, instrument_id: i64) -> Result<Vec<FactorRecord>>;
+
+    /// The stored roll history of `key` if it was computed from inputs with `fingerprint`.
+    async fn roll_history(
+        &self,
+        key: &RollHistoryKey,
+        fingerprint: &str,
+    ) -> Result<Option<RollHistory>>;
+    /// Store the roll history of `key` atomically, replacing any earlier one (of any
+    /// fingerprint).
+    async fn write_roll_history(&self, key: &RollHistoryKey, history: RollHistory) -> Result<()>;
 }
 
 /// Operator maintenance of a store (the `maintain` command). Separate from [`Store`] because

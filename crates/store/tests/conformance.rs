@@ -43,6 +43,7 @@ mod cases {
         BarQuery, IngestBatch, IngestStats, InstrumentFilter, OpenInterestReading, RollupKey,
         RollupRow, RollupSet, RollupSlice, RollupWrite, SeriesInfo, StoreError,
     };
+    use tradeassist_store::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 
     use super::Backend;
     use crate::common::*;
@@ -638,7 +639,7 @@ mod cases {
     }
 
     pub async fn migrations_down_and_up<S: Backend>(s: &S) {
-        assert_eq!(s.schema_version().await.unwrap(), 2);
+        assert_eq!(s.schema_version().await.unwrap(), 3);
         s.ingest(batch(
             vec![spy()],
             vec![series("SPY", Resolution::Minute, bars(T0, 60, 5, 15))],
@@ -651,7 +652,7 @@ mod cases {
         s.migrate_down(0).await.unwrap(); // nothing left to undo
         s.migrate_up().await.unwrap();
         s.migrate_up().await.unwrap(); // nothing left to do
-        assert_eq!(s.schema_version().await.unwrap(), 2);
+        assert_eq!(s.schema_version().await.unwrap(), 3);
         assert!(s.instrument("SPY").await.unwrap().is_none());
         assert_eq!(s.data_sources().await.unwrap().len(), 2);
         let fresh = bars(T0, 60, 5, 16);
@@ -1168,6 +1169,232 @@ mod cases {
             bits(&oct)
         );
     }
+
+    fn factor(
+        date: &str,
+        price_factor: f64,
+        split_factor: f64,
+        reference_price: f64,
+    ) -> FactorRecord {
+        FactorRecord {
+            date: date.parse().unwrap(),
+            price_factor,
+            split_factor,
+            reference_price,
+        }
+    }
+
+    /// Writing factors replaces an instrument's whole table, atomically over all sets.
+    pub async fn factors_replace_atomically<S: Backend>(s: &S) {
+        let qqq = NewInstrument::equity("QQQ", AssetClass::Stock).unwrap();
+        s.ingest(batch(vec![spy(), qqq], vec![])).await.unwrap();
+        let (spy_id, qqq_id) = (id_of(s, "SPY").await, id_of(s, "QQQ").await);
+        assert!(s.factors(spy_id).await.unwrap().is_empty());
+        // Awkward floats survive bit for bit.
+        let first = vec![
+            factor("2012-08-08", 0.8613657, 0.0357143, 619.86),
+            factor("2014-06-06", 0.9011818, 1.0 / 28.0, 645.57),
+            factor("2050-12-31", 1.0, 1.0, 0.0),
+        ];
+        let written = s
+            .write_factors(vec![
+                FactorSet {
+                    symbol: "spy".into(),
+                    rows: first.clone(),
+                },
+                FactorSet {
+                    symbol: "QQQ".into(),
+                    rows: first[2..].to_vec(),
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(written, 4);
+        assert_eq!(s.factors(spy_id).await.unwrap(), first);
+        assert_eq!(s.factors(qqq_id).await.unwrap(), first[2..].to_vec());
+
+        // A second write replaces the rows (not merges), and leaves other instruments alone.
+        let second = vec![factor("2014-06-06", 1.0, 0.25, 0.1 + 0.2)];
+        s.write_factors(vec![FactorSet {
+            symbol: "SPY".into(),
+            rows: second.clone(),
+        }])
+        .await
+        .unwrap();
+        assert_eq!(s.factors(spy_id).await.unwrap(), second);
+        assert_eq!(s.factors(qqq_id).await.unwrap().len(), 1);
+
+        // An unknown symbol anywhere in the batch writes nothing.
+        let err = s
+            .write_factors(vec![
+                FactorSet {
+                    symbol: "SPY".into(),
+                    rows: first.clone(),
+                },
+                FactorSet {
+                    symbol: "NOPE".into(),
+                    rows: first.clone(),
+                },
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+        assert_eq!(s.factors(spy_id).await.unwrap(), second);
+
+        // An empty set clears the table of that instrument.
+        s.write_factors(vec![FactorSet {
+            symbol: "QQQ".into(),
+            rows: vec![],
+        }])
+        .await
+        .unwrap();
+        assert!(s.factors(qqq_id).await.unwrap().is_empty());
+        assert!(s.factors(qqq_id + 1000).await.unwrap().is_empty());
+    }
+
+    fn history_key(rank: u32) -> RollHistoryKey {
+        RollHistoryKey {
+            root: "ES".into(),
+            rule: "fixed".into(),
+            fixed_dates: "2013-12-13,2014-03-14".into(),
+            roll_offset: 2,
+            anchor: "last_trade".into(),
+            rank,
+            roll_price: "last_close_both".into(),
+            adjust: "none".into(),
+            base: Resolution::Day,
+        }
+    }
+
+    fn history(fingerprint: &str) -> RollHistory {
+        RollHistory {
+            fingerprint: fingerprint.into(),
+            computed_at: 1_700_000_000,
+            events: vec![
+                StoredRoll {
+                    date: NaiveDate::from_ymd_opt(2013, 12, 16).unwrap(),
+                    ts: DAY0 + 86_400 * 70,
+                    from: "ESZ13".into(),
+                    to: "ESH14".into(),
+                    from_price: 1775.0,
+                    to_price: 1768.75,
+                    trigger: "volume".into(),
+                    trigger_date: NaiveDate::from_ymd_opt(2013, 12, 13),
+                    trigger_front: Some(1.0 / 3.0),
+                    trigger_next: Some(2e6),
+                },
+                StoredRoll {
+                    date: NaiveDate::from_ymd_opt(2014, 3, 17).unwrap(),
+                    ts: DAY0 + 86_400 * 160,
+                    from: "ESH14".into(),
+                    to: "ESM14".into(),
+                    from_price: -0.1 - 0.2,
+                    to_price: 1850.5,
+                    trigger: "expired".into(),
+                    trigger_date: None,
+                    trigger_front: None,
+                    trigger_next: None,
+                },
+            ],
+            warnings: vec![
+                "RollPriceFallback { date: 2014-03-17 }".into(),
+                "second".into(),
+            ],
+        }
+    }
+
+    /// The roll history is found by spec and fingerprint; a new write replaces the old one.
+    pub async fn roll_history_by_spec_and_fingerprint<S: Backend>(s: &S) {
+        assert_eq!(s.roll_history(&history_key(0), "a").await.unwrap(), None);
+        s.write_roll_history(&history_key(0), history("a"))
+            .await
+            .unwrap();
+        let got = s.roll_history(&history_key(0), "a").await.unwrap().unwrap();
+        assert_eq!(got, history("a"));
+        assert_eq!(
+            got.events[1].from_price.to_bits(),
+            (-0.1f64 - 0.2).to_bits(),
+            "prices round-trip bit for bit"
+        );
+        // Another fingerprint or any other part of the key does not match.
+        assert_eq!(s.roll_history(&history_key(0), "b").await.unwrap(), None);
+        assert_eq!(s.roll_history(&history_key(1), "a").await.unwrap(), None);
+        let mut other = history_key(0);
+        other.adjust = "difference_back".into();
+        assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
+        other = history_key(0);
+        other.fixed_dates = "2013-12-13".into();
+        assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
+        other = history_key(0);
+        other.base = Resolution::Minute;
+        assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
+
+        // Recomputed with new inputs: the old fingerprint no longer matches.
+        let mut fresh = history("b");
+        fresh.events.truncate(1);
+        fresh.warnings.clear();
+        s.write_roll_history(&history_key(0), fresh.clone())
+            .await
+            .unwrap();
+        assert_eq!(s.roll_history(&history_key(0), "a").await.unwrap(), None);
+        assert_eq!(
+            s.roll_history(&history_key(0), "b").await.unwrap(),
+            Some(fresh)
+        );
+
+        // A spec without rolls is history too; keys are independent.
+        let empty = RollHistory {
+            events: vec![],
+            warnings: vec![],
+            ..history("c")
+        };
+        s.write_roll_history(&history_key(1), empty.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            s.roll_history(&history_key(1), "c").await.unwrap(),
+            Some(empty)
+        );
+        assert!(
+            s.roll_history(&history_key(0), "b")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    /// Version 3 adds the factor and roll-history tables; its down migration removes them and
+    /// leaves the data of versions 1 and 2.
+    pub async fn migration_3_down_and_up<S: Backend>(s: &S) {
+        s.ingest(batch(
+            vec![spy()],
+            vec![series("SPY", Resolution::Minute, bars(T0, 60, 5, 41))],
+        ))
+        .await
+        .unwrap();
+        let id = id_of(s, "SPY").await;
+        s.write_factors(vec![FactorSet {
+            symbol: "SPY".into(),
+            rows: vec![factor("2014-01-01", 1.0, 0.5, 0.0)],
+        }])
+        .await
+        .unwrap();
+        s.write_roll_history(&history_key(0), history("a"))
+            .await
+            .unwrap();
+        s.migrate_down(2).await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), 2);
+        assert!(s.factors(id).await.is_err(), "factor table is gone");
+        assert!(
+            s.roll_history(&history_key(0), "a").await.is_err(),
+            "history is gone"
+        );
+        assert_eq!(read_all(s, id).await.len(), 5);
+        s.migrate_up().await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), 3);
+        assert!(s.factors(id).await.unwrap().is_empty());
+        assert_eq!(s.roll_history(&history_key(0), "a").await.unwrap(), None);
+    }
 }
 
 macro_rules! conformance {
@@ -1211,4 +1438,7 @@ suite!(
     rollups_replace_ranges_atomically,
     migration_marks_existing_series_pending,
     series_counts_stay_exact,
+    factors_replace_atomically,
+    roll_history_by_spec_and_fingerprint,
+    migration_3_down_and_up,
 );

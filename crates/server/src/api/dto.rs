@@ -1,7 +1,9 @@
 //! Wire types of the REST API. Domain types are converted here, at the edge.
 
 use serde::{Deserialize, Serialize};
-use tradeassist_engine::{AggBar, DateSource, FillKind, RollEvent, RollTrigger, SessionFilter, VwapSource};
+use tradeassist_engine::{
+    AggBar, DateSource, FillKind, RollEvent, RollTrigger, SessionFilter, VwapSource,
+};
 use tradeassist_model::{DataSource, Instrument, SavedQuery, time::rfc3339};
 use tradeassist_service::{
     ContractInfo, FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError,
@@ -288,12 +290,22 @@ impl From<&SeriesResult> for SeriesDto {
                     .bars
                     .iter()
                     .zip(&c.bar_contracts)
-                    .map(|(b, contract)| BarDto { contract: Some(contract.to_string()), ..BarDto::from(b) })
+                    .map(|(b, contract)| BarDto {
+                        contract: Some(contract.to_string()),
+                        ..BarDto::from(b)
+                    })
                     .collect(),
                 None => s.bars.iter().map(BarDto::from).collect(),
             },
-            rolls: s.continuous.as_ref().map(|c| c.rolls.iter().map(RollDto::from).collect()),
-            warnings: s.continuous.as_ref().map(|c| c.warnings.clone()).unwrap_or_default(),
+            rolls: s
+                .continuous
+                .as_ref()
+                .map(|c| c.rolls.iter().map(RollDto::from).collect()),
+            warnings: s
+                .continuous
+                .as_ref()
+                .map(|c| c.warnings.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -623,8 +635,14 @@ impl From<&ContractInfo> for ContractInfoDto {
             month: contract.map(|k| k.month.to_string()).unwrap_or_default(),
             last_trade_date: c.dates.as_ref().map(|d| d.last_trade.to_string()),
             last_trade_date_source: c.dates.as_ref().map(|d| source(d.last_trade_source)),
-            first_notice_date: c.dates.as_ref().and_then(|d| d.first_notice.map(|x| x.to_string())),
-            first_notice_date_source: c.dates.as_ref().and_then(|d| d.first_notice_source.map(source)),
+            first_notice_date: c
+                .dates
+                .as_ref()
+                .and_then(|d| d.first_notice.map(|x| x.to_string())),
+            first_notice_date_source: c
+                .dates
+                .as_ref()
+                .and_then(|d| d.first_notice_source.map(source)),
             series: c.series.iter().map(SeriesInfoDto::from).collect(),
         }
     }
@@ -662,4 +680,8 @@ pub struct RollTable {
     pub data: Vec<RollDto>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// True when the events came from the stored roll history (the contracts' stored data is
+    /// unchanged since they were computed); false when they were computed for this request.
+    #[serde(default)]
+    pub from_history: bool,
 }

@@ -232,7 +232,9 @@ pub async fn futures_contracts(
     ApiPath(root): ApiPath<String>,
 ) -> Result<Json<ContractList>, ApiError> {
     let contracts = state.service.futures_contracts(&root).await?;
-    Ok(Json(ContractList { data: contracts.iter().map(ContractInfoDto::from).collect() }))
+    Ok(Json(ContractList {
+        data: contracts.iter().map(ContractInfoDto::from).collect(),
+    }))
 }
 
 /// Roll table of a continuous series of a root.
@@ -250,7 +252,11 @@ pub async fn futures_rolls(
         "volume" => "v",
         "open_interest" => "n",
         other => {
-            return Err(ServiceError::invalid("rule", format!("`{other}` is not calendar, volume or open_interest")).into());
+            return Err(ServiceError::invalid(
+                "rule",
+                format!("`{other}` is not calendar, volume or open_interest"),
+            )
+            .into());
         }
     };
     let dto = FetchRequestDto {
@@ -264,8 +270,13 @@ pub async fn futures_rolls(
         adjust: q.adjust,
         ..FetchRequestDto::default()
     };
-    let (symbol, rolls, warnings) = state.service.rolls(dto.validate(now())?).await?;
-    Ok(Json(RollTable { symbol: symbol.to_string(), data: rolls.iter().map(RollDto::from).collect(), warnings }))
+    let result = state.service.rolls(dto.validate(now())?).await?;
+    Ok(Json(RollTable {
+        symbol: result.symbol.to_string(),
+        data: result.rolls.iter().map(RollDto::from).collect(),
+        warnings: result.warnings,
+        from_history: result.from_history,
+    }))
 }
 
 /// Liveness: the process answers.

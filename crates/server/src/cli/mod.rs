@@ -44,7 +44,7 @@ pub enum Command {
     /// Import CSV files (plain or .gz); all files are validated before anything is written.
     Import(ImportArgs),
     /// Print bars of one or more symbols.
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
     /// List instruments.
     Instruments(InstrumentsArgs),
     /// Report gaps of a stored series against the trading calendar.
@@ -53,6 +53,9 @@ pub enum Command {
     Maintain(maintain::MaintainArgs),
     /// Roll table of a continuous futures symbol (ES.c.0, ES.v.0, ES.n.1).
     Rolls(RollsArgs),
+    /// Import equity corporate-action factor files (LEAN layout
+    /// `date,price_factor,split_factor[,reference_price]`); all files are validated first.
+    ImportFactors(ImportFactorsArgs),
     /// Storage benchmarks on generated data in scratch databases (see also scripts/bench_aggregate.sh).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -65,6 +68,17 @@ pub enum BenchCommand {
     /// Ingest, then p50/p95 of "1 day of 1m" and "1 year of 1d built from 1m" via rollups,
     /// on the fly and as a naive SQL aggregate, on each backend.
     Query(bench::BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportFactorsArgs {
+    /// Factor files (plain or .gz), e.g. data/demo/lean_factor_files/aapl.csv.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The stock the factors belong to (default: each file's name without extension,
+    /// upper-cased: aapl.csv -> AAPL). With --symbol, give one file.
+    #[arg(long)]
+    pub symbol: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -316,11 +330,12 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(config, args).await,
         Command::Import(args) => import(config, args).await,
-        Command::Query(args) => query(config, args).await,
+        Command::Query(args) => query(config, *args).await,
         Command::Instruments(args) => instruments(config, args).await,
         Command::Gaps(args) => gaps(config, args).await,
         Command::Maintain(args) => maintain::run(config, args).await,
         Command::Rolls(args) => rolls(config, args).await,
+        Command::ImportFactors(args) => import_factors(config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
     }
@@ -527,7 +542,12 @@ async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
     };
     let request = dto.validate(now())?;
     let service = open_service(&config).await?;
-    let (symbol, rolls, warnings) = service.rolls(request).await?;
+    let tradeassist_service::RollsResult {
+        symbol,
+        rolls,
+        warnings,
+        from_history,
+    } = service.rolls(request).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
@@ -552,6 +572,7 @@ async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
                 symbol: symbol.to_string(),
                 data: rolls.iter().map(api::dto::RollDto::from).collect(),
                 warnings: warnings.clone(),
+                from_history,
             };
             output::write_json(&mut out, &table)?;
         }
@@ -560,5 +581,27 @@ async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
+    Ok(())
+}
+
+async fn import_factors(config: Config, args: ImportFactorsArgs) -> Result<()> {
+    if args.symbol.is_some() && args.files.len() > 1 {
+        anyhow::bail!("--symbol names the stock of one file; give one file or leave --symbol out");
+    }
+    let files = args
+        .files
+        .iter()
+        .map(|p| tradeassist_service::FactorImportFile::open(p, args.symbol.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let service = open_service(&config).await?;
+    let report = service.import_factors(files).await?;
+    for (symbol, rows) in &report.instruments {
+        eprintln!("{symbol}: {rows} factor rows");
+    }
+    eprintln!(
+        "imported factors of {} instrument(s): {} rows",
+        report.instruments.len(),
+        report.rows()
+    );
     Ok(())
 }

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adjustments;
 mod rows;
 mod schema;
 
@@ -24,11 +25,10 @@ use std::path::Path;
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use futures::pin_mut;
+use futures::{SinkExt, pin_mut};
 use tokio_postgres::NoTls;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 use tradeassist_model::{
     Bar, DataSource, Instrument, NewSavedQuery, Resolution, SavedQuery, TimeRange,
 };
@@ -585,52 +585,105 @@ async fn recount_series(tx: &tokio_postgres::Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Binary `COPY` of staged bars into `table` (`bars` or the staging table).
+/// Columns of a bars `COPY`, in the order [`encode_bar`] writes them.
+const COPY_COLUMNS: &str =
+    "instrument_id, resolution, ts, open, high, low, close, volume, open_interest, trade_count, vwap";
+
+/// Bytes per `CopyData` message of a bars `COPY` (about 10,000 rows).
+const COPY_MESSAGE: usize = 1 << 20;
+
+/// Longest row [`encode_bar`] writes: field count, then 11 length-prefixed fields.
+const COPY_ROW_MAX: usize = 2 + 11 * 4 + 4 + 10 * 8;
+
+/// Append one bars row to `buf` in PostgreSQL's binary `COPY` format: a 16-bit field count,
+/// then per field a 32-bit length (-1 for NULL) and the value, all big-endian. `int8` and
+/// `float8` are sent as their 8 raw bytes (an `f64`'s IEEE 754 bits), `int4` as 4.
+fn encode_bar(buf: &mut Vec<u8>, id: i64, res: i32, b: &Bar) {
+    let mut row = [0u8; COPY_ROW_MAX];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        row[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    put(&11i16.to_be_bytes());
+    put(&8i32.to_be_bytes());
+    put(&id.to_be_bytes());
+    put(&4i32.to_be_bytes());
+    put(&res.to_be_bytes());
+    put(&8i32.to_be_bytes());
+    put(&b.ts().to_be_bytes());
+    for v in [b.open(), b.high(), b.low(), b.close(), b.volume()] {
+        put(&8i32.to_be_bytes());
+        put(&v.to_be_bytes());
+    }
+    let trades = b.trade_count().map(|t| t as i64);
+    for v in [
+        b.open_interest().map(f64::to_be_bytes),
+        trades.map(i64::to_be_bytes),
+        b.vwap().map(f64::to_be_bytes),
+    ] {
+        match v {
+            Some(bytes) => {
+                put(&8i32.to_be_bytes());
+                put(&bytes);
+            }
+            None => put(&(-1i32).to_be_bytes()),
+        }
+    }
+    buf.extend_from_slice(&row[..at]);
+}
+
+/// Binary `COPY` of staged bars into `table` (a `bars` partition or the staging table).
+///
+/// Rows are encoded by [`encode_bar`] straight from the bars into 1 MiB messages, so the
+/// connection sends a few large `CopyData` messages instead of one per 4 KiB, and no value
+/// goes through `ToSql`.
 async fn copy_bars(
     tx: &tokio_postgres::Transaction<'_>,
     table: &str,
     staged: &[StagedBar<'_>],
 ) -> Result<()> {
     let sink = tx
-        .copy_in(&format!(
-            "COPY {table} (instrument_id, resolution, ts, open, high, low, close, volume,
-                 open_interest, trade_count, vwap) FROM STDIN (FORMAT binary)"
+        .copy_in::<_, std::io::Cursor<Vec<u8>>>(&format!(
+            "COPY {table} ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"
         ))
         .await?;
-    let writer = BinaryCopyInWriter::new(
-        sink,
-        &[
-            Type::INT8,
-            Type::INT4,
-            Type::INT8,
-            Type::FLOAT8,
-            Type::FLOAT8,
-            Type::FLOAT8,
-            Type::FLOAT8,
-            Type::FLOAT8,
-            Type::FLOAT8,
-            Type::INT8,
-            Type::FLOAT8,
-        ],
-    );
-    pin_mut!(writer);
+    pin_mut!(sink);
+    let new_buf = || Vec::with_capacity(COPY_MESSAGE + COPY_ROW_MAX);
+    let mut buf = new_buf();
+    // Header: signature, flags, header extension length.
+    buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.extend_from_slice(&0i32.to_be_bytes());
+    buf.extend_from_slice(&0i32.to_be_bytes());
     for (id, res, b) in staged {
-        let (ts, open, high, low, close, volume) =
-            (b.ts(), b.open(), b.high(), b.low(), b.close(), b.volume());
-        let (oi, trades, vwap) = (
-            b.open_interest(),
-            b.trade_count().map(|t| t as i64),
-            b.vwap(),
-        );
-        writer
-            .as_mut()
-            .write(&[
-                id, res, &ts, &open, &high, &low, &close, &volume, &oi, &trades, &vwap,
-            ])
-            .await?;
+        encode_bar(&mut buf, *id, *res, b);
+        if buf.len() >= COPY_MESSAGE {
+            let full = std::mem::replace(&mut buf, new_buf());
+            sink.send(std::io::Cursor::new(full)).await?;
+        }
     }
-    writer.finish().await?;
+    buf.extend_from_slice(&(-1i16).to_be_bytes()); // trailer
+    sink.send(std::io::Cursor::new(buf)).await?;
+    sink.finish().await?;
     Ok(())
+}
+
+/// Staged bars grouped by the monthly partition of `bars` they belong to, in write order
+/// within a partition.
+fn by_partition<'a>(staged: &[StagedBar<'a>]) -> Result<BTreeMap<Month, Vec<StagedBar<'a>>>> {
+    let mut out: BTreeMap<Month, Vec<StagedBar<'a>>> = BTreeMap::new();
+    // Bars of a series come in time order, so the month rarely changes from one row to the
+    // next: remember its bounds instead of converting every timestamp.
+    let (mut month, mut lo, mut hi) = ((0, 0), 0, 0);
+    for row in staged {
+        let ts = row.2.ts();
+        if ts < lo || ts >= hi {
+            month = month_of(ts)?;
+            (lo, hi) = (month_start(month), month_start(next_month(month)));
+        }
+        out.entry(month).or_default().push(*row);
+    }
+    Ok(out)
 }
 
 /// Note the range of every written series for the rollup refresh (same transaction as the bars).
@@ -821,7 +874,10 @@ async fn ingest_tx(
         .all(|(key, (first, _))| stored_last.get(key).is_none_or(|last| first > last));
     let mut added: BTreeMap<(i64, i32), i64> = BTreeMap::new();
     if !staged.is_empty() && append {
-        copy_bars(&tx, "bars", &staged).await?;
+        // Straight into each monthly partition: no tuple routing through the parent.
+        for (month, rows) in by_partition(&staged)? {
+            copy_bars(&tx, &partition_name(month), &rows).await?;
+        }
         for (id, res, _) in &staged {
             *added.entry((*id, *res)).or_default() += 1;
         }
@@ -1198,6 +1254,30 @@ impl Store for PostgresStore {
                 .map(rollup_from_row)
                 .collect::<Result<Vec<_>>>()?,
         })
+    }
+
+    async fn write_factors(&self, sets: Vec<crate::FactorSet>) -> Result<u64> {
+        self.write_factors_impl(sets).await
+    }
+
+    async fn factors(&self, instrument_id: i64) -> Result<Vec<crate::FactorRecord>> {
+        self.factors_impl(instrument_id).await
+    }
+
+    async fn roll_history(
+        &self,
+        key: &crate::RollHistoryKey,
+        fingerprint: &str,
+    ) -> Result<Option<crate::RollHistory>> {
+        self.roll_history_impl(key, fingerprint).await
+    }
+
+    async fn write_roll_history(
+        &self,
+        key: &crate::RollHistoryKey,
+        history: crate::RollHistory,
+    ) -> Result<()> {
+        self.write_roll_history_impl(key, history).await
     }
 }
 

@@ -4,6 +4,7 @@
 //! connection (SQLite has one writer), reads take a connection from a small pool and see a
 //! consistent snapshot thanks to WAL.
 
+mod adjustments;
 mod rows;
 mod schema;
 
@@ -72,7 +73,10 @@ impl SqliteStore {
             })?;
         }
         let mut writer = Connection::open(&path)?;
+        if let Ok(ps) = std::env::var("TA_EXP_PAGE") { writer.pragma_update(None, "page_size", ps.parse::<i64>().unwrap())?; } // EXPERIMENT
         writer.pragma_update(None, "journal_mode", "WAL")?;
+        if let Ok(v) = std::env::var("TA_EXP_CKPT") { writer.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap())?; } // EXPERIMENT
+        if let Ok(v) = std::env::var("TA_EXP_CACHE") { writer.pragma_update(None, "cache_size", v.parse::<i64>().unwrap())?; } // EXPERIMENT
         configure(&writer)?;
         schema::migrate(&mut writer)?;
         Ok(SqliteStore {
@@ -196,6 +200,7 @@ impl SqliteStore {
 }
 
 fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
+    if std::env::var("TA_EXP_NOFK").is_ok() { conn.pragma_update(None, "foreign_keys", "OFF")?; } // EXPERIMENT
     let tx = conn.transaction()?;
     let mut stats = IngestStats::default();
     {
@@ -281,8 +286,9 @@ fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestS
     Ok(stats)
 }
 
-/// Rows per multi-row `INSERT` of the append path (11 parameters each, far below SQLite's limit).
-const APPEND_ROWS: usize = 128;
+/// Rows per multi-row `INSERT` of the append path: at most 2 + 9 x 512 = 4610 parameters, far
+/// below SQLite's limit of 32766.
+const APPEND_ROWS: usize = 512;
 
 fn bind_bar(
     stmt: &mut rusqlite::Statement<'_>,
@@ -304,7 +310,14 @@ fn bind_bar(
     stmt.raw_bind_parameter(at + 10, b.vwap())
 }
 
-fn append_sql(rows: usize) -> String {
+/// A bar without open interest, trade count and VWAP (the common case of minute bars).
+fn plain(b: &Bar) -> bool {
+    b.open_interest().is_none() && b.trade_count().is_none() && b.vwap().is_none()
+}
+
+/// Multi-row `INSERT` of the append path. The series key is bound once (`?1`, `?2`) and shared
+/// by every row; `plain` rows write NULL literals instead of binding three NULLs each.
+fn append_sql(rows: usize, plain: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO bars (instrument_id, resolution, ts, open, high, low, close, volume, open_interest, trade_count, vwap) VALUES ",
     );
@@ -312,9 +325,43 @@ fn append_sql(rows: usize) -> String {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+        sql.push_str(if plain {
+            "(?1,?2,?,?,?,?,?,?,NULL,NULL,NULL)"
+        } else {
+            "(?1,?2,?,?,?,?,?,?,?,?,?)"
+        });
     }
     sql
+}
+
+/// Bind and run one [`append_sql`] statement for `chunk`.
+fn append_chunk(
+    stmt: &mut rusqlite::Statement<'_>,
+    id: i64,
+    res: i64,
+    chunk: &[Bar],
+    plain: bool,
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(1, id)?;
+    stmt.raw_bind_parameter(2, res)?;
+    let mut at = 3;
+    for b in chunk {
+        stmt.raw_bind_parameter(at, b.ts())?;
+        stmt.raw_bind_parameter(at + 1, b.open())?;
+        stmt.raw_bind_parameter(at + 2, b.high())?;
+        stmt.raw_bind_parameter(at + 3, b.low())?;
+        stmt.raw_bind_parameter(at + 4, b.close())?;
+        stmt.raw_bind_parameter(at + 5, b.volume())?;
+        at += 6;
+        if !plain {
+            stmt.raw_bind_parameter(at, b.open_interest())?;
+            stmt.raw_bind_parameter(at + 1, b.trade_count().map(|c| c as i64))?;
+            stmt.raw_bind_parameter(at + 2, b.vwap())?;
+            at += 3;
+        }
+    }
+    stmt.raw_execute()?;
+    Ok(())
 }
 
 fn count_range(
@@ -354,21 +401,21 @@ fn write_series(
         .query_row(params![id, res], |r| r.get(0))?;
     let ascending = bars.windows(2).all(|w| w[0].ts() < w[1].ts());
     let added = if ascending && stored_last.is_none_or(|l| first > l) {
-        let mut full = tx.prepare_cached(&append_sql(APPEND_ROWS))?;
+        // Full-size statements, without and with the optional columns, prepared on first use.
+        let mut full: [Option<rusqlite::CachedStatement<'_>>; 2] = [None, None];
         let mut chunks = bars.chunks_exact(APPEND_ROWS);
         for chunk in &mut chunks {
-            for (i, b) in chunk.iter().enumerate() {
-                bind_bar(&mut full, 1 + i * 11, id, res, b)?;
+            let plain = chunk.iter().all(plain);
+            let slot = &mut full[usize::from(plain)];
+            if slot.is_none() {
+                *slot = Some(tx.prepare_cached(&append_sql(APPEND_ROWS, plain))?);
             }
-            full.raw_execute()?;
+            append_chunk(slot.as_mut().expect("prepared"), id, res, chunk, plain)?;
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut tail = tx.prepare(&append_sql(rest.len()))?;
-            for (i, b) in rest.iter().enumerate() {
-                bind_bar(&mut tail, 1 + i * 11, id, res, b)?;
-            }
-            tail.raw_execute()?;
+            let plain = rest.iter().all(plain);
+            append_chunk(&mut tx.prepare(&append_sql(rest.len(), plain))?, id, res, rest, plain)?;
         }
         bars.len() as i64
     } else {
@@ -847,6 +894,30 @@ impl Store for SqliteStore {
         let key = key.clone();
         self.try_read(move |c| read_rollups_blocking(c, instrument_id, &key, range))
             .await
+    }
+
+    async fn write_factors(&self, sets: Vec<crate::FactorSet>) -> Result<u64> {
+        self.write_factors_impl(sets).await
+    }
+
+    async fn factors(&self, instrument_id: i64) -> Result<Vec<crate::FactorRecord>> {
+        self.factors_impl(instrument_id).await
+    }
+
+    async fn roll_history(
+        &self,
+        key: &crate::RollHistoryKey,
+        fingerprint: &str,
+    ) -> Result<Option<crate::RollHistory>> {
+        self.roll_history_impl(key, fingerprint).await
+    }
+
+    async fn write_roll_history(
+        &self,
+        key: &crate::RollHistoryKey,
+        history: crate::RollHistory,
+    ) -> Result<()> {
+        self.write_roll_history_impl(key, history).await
     }
 }
 

@@ -153,6 +153,61 @@ DROP TABLE rollup_coverage;
 DROP TABLE rollups;
 "#,
     ),
+    (
+        3,
+        r#"
+-- Corporate-action factors of equities (LEAN factor-file rows): a bar on day D takes the
+-- first row dated >= D; adjusted = raw * price_factor * split_factor (splits only: * split_factor).
+CREATE TABLE corporate_factors (
+    instrument_id   INTEGER NOT NULL REFERENCES instruments (id),
+    date            TEXT NOT NULL,
+    price_factor    REAL NOT NULL CHECK (price_factor > 0),
+    split_factor    REAL NOT NULL CHECK (split_factor > 0),
+    reference_price REAL NOT NULL,
+    PRIMARY KEY (instrument_id, date)
+) WITHOUT ROWID;
+
+-- Roll events of continuous futures specs, valid while the fingerprint of their inputs
+-- (the contracts' stored series) is unchanged. One row per spec, its events below.
+CREATE TABLE roll_history (
+    id            INTEGER PRIMARY KEY,
+    root          TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    fixed_dates   TEXT NOT NULL,
+    roll_offset   INTEGER NOT NULL,
+    anchor        TEXT NOT NULL,
+    contract_rank INTEGER NOT NULL,
+    roll_price    TEXT NOT NULL,
+    adjust        TEXT NOT NULL,
+    base          INTEGER NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    computed_at   INTEGER NOT NULL,
+    warnings      TEXT NOT NULL,
+    UNIQUE (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, base)
+);
+
+CREATE TABLE roll_history_events (
+    history_id    INTEGER NOT NULL REFERENCES roll_history (id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,
+    date          TEXT NOT NULL,
+    ts            INTEGER NOT NULL,
+    from_contract TEXT NOT NULL,
+    to_contract   TEXT NOT NULL,
+    from_price    REAL NOT NULL,
+    to_price      REAL NOT NULL,
+    trigger_kind  TEXT NOT NULL,
+    trigger_date  TEXT,
+    trigger_front REAL,
+    trigger_next  REAL,
+    PRIMARY KEY (history_id, seq)
+) WITHOUT ROWID;
+"#,
+        r#"
+DROP TABLE roll_history_events;
+DROP TABLE roll_history;
+DROP TABLE corporate_factors;
+"#,
+    ),
 ];
 
 /// Bring the schema to the newest version.
