@@ -426,9 +426,10 @@ fn continuous_error(e: ContinuousError) -> ServiceError {
         ContinuousError::Expiry(_) => ServiceError::invalid("symbols", e.to_string()),
         // The stored data cannot support the roll (e.g. a contract without a bar before its
         // roll date): the request cannot be served as asked, which is not a server fault.
-        ContinuousError::NoRollPrice { .. } => ServiceError::UnsupportedFrequency(format!(
-            "{e}: the stored data of the contracts does not cover this roll; pick another range or roll rule"
-        )),
+        ContinuousError::NoRollPrice { .. } => ServiceError::invalid(
+            "symbols",
+            format!("{e}: the stored data of the contracts does not cover this roll; pick another range or roll rule"),
+        ),
         _ => ServiceError::Internal(e.to_string()),
     }
 }
