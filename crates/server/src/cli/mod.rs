@@ -244,6 +244,22 @@ pub enum ListFormat {
     Json,
 }
 
+impl RollArgs {
+    /// A fetch document carrying these options (the other fields at their defaults).
+    fn into_request(self) -> FetchRequestDto {
+        FetchRequestDto {
+            roll: self.roll,
+            roll_offset: self.roll_offset,
+            roll_anchor: self.roll_anchor,
+            roll_price: self.roll_price,
+            roll_dates: self.roll_dates,
+            rank: self.rank,
+            adjust: self.adjust,
+            ..FetchRequestDto::default()
+        }
+    }
+}
+
 fn parse_asset_class(s: &str) -> Result<AssetClass, String> {
     s.parse()
         .map_err(|e: tradeassist_model::InstrumentError| e.to_string())
@@ -432,13 +448,7 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
         fill: args.fill,
         session_vwap: args.session_vwap,
         base: args.base,
-        roll: args.roll.roll,
-        roll_offset: args.roll.roll_offset,
-        roll_anchor: args.roll.roll_anchor,
-        roll_price: args.roll.roll_price,
-        roll_dates: args.roll.roll_dates,
-        rank: args.roll.rank,
-        adjust: args.roll.adjust,
+        ..args.roll.into_request()
     };
     let request = dto.validate(now())?;
     let service = open_service(&config).await?;
@@ -531,14 +541,7 @@ async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
         frequency: "1d".into(),
         start: Some(args.start),
         end: args.end,
-        roll: args.roll.roll,
-        roll_offset: args.roll.roll_offset,
-        roll_anchor: args.roll.roll_anchor,
-        roll_price: args.roll.roll_price,
-        roll_dates: args.roll.roll_dates,
-        rank: args.roll.rank,
-        adjust: args.roll.adjust,
-        ..FetchRequestDto::default()
+        ..args.roll.into_request()
     };
     let request = dto.validate(now())?;
     let service = open_service(&config).await?;
