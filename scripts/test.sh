@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc --quiet
+# Last, so its summary line is the run's closing line.
+cargo nextest run --workspace --no-fail-fast

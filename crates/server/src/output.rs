@@ -71,7 +71,12 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
                 ]);
             }
             if with_contract {
-                rec.push(contracts.and_then(|c| c.get(i)).map(|c| c.to_string()).unwrap_or_default());
+                rec.push(
+                    contracts
+                        .and_then(|c| c.get(i))
+                        .map(|c| c.to_string())
+                        .unwrap_or_default(),
+                );
             }
             w.write_record(&rec)?;
         }

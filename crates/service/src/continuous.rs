@@ -428,7 +428,9 @@ fn continuous_error(e: ContinuousError) -> ServiceError {
         // roll date): the request cannot be served as asked, which is not a server fault.
         ContinuousError::NoRollPrice { .. } => ServiceError::invalid(
             "symbols",
-            format!("{e}: the stored data of the contracts does not cover this roll; pick another range or roll rule"),
+            format!(
+                "{e}: the stored data of the contracts does not cover this roll; pick another range or roll rule"
+            ),
         ),
         _ => ServiceError::Internal(e.to_string()),
     }

@@ -6,7 +6,10 @@ use tradeassist_store::StoreError;
 pub enum ServiceError {
     /// The request is well-formed but a value is not acceptable.
     #[error("{message}")]
-    InvalidInput { field: &'static str, message: String },
+    InvalidInput {
+        field: &'static str,
+        message: String,
+    },
     #[error("unknown symbol(s): {}", .0.join(", "))]
     UnknownSymbols(Vec<String>),
     #[error("{0}")]
@@ -31,13 +34,19 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::InvalidInput { field, message: message.into() }
+        ServiceError::InvalidInput {
+            field,
+            message: message.into(),
+        }
     }
 
     /// Row errors of an import failure, if any.
     pub fn row_errors(&self) -> &[RowError] {
         match self {
-            ServiceError::Import { error: ImportError::InvalidRows(rows), .. } => rows,
+            ServiceError::Import {
+                error: ImportError::InvalidRows(rows),
+                ..
+            } => rows,
             _ => &[],
         }
     }

@@ -31,21 +31,47 @@ impl Service {
             .instrument(symbol)
             .await?
             .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
-        let calendar = Calendar::get(&instrument.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let calendar = Calendar::get(&instrument.calendar)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let session = session.unwrap_or_else(|| default_session(&instrument));
-        let window = crate::fetch::trading_day_window(range, calendar, session, base, instrument.timezone, now)?;
+        let window = crate::fetch::trading_day_window(
+            range,
+            calendar,
+            session,
+            base,
+            instrument.timezone,
+            now,
+        )?;
         if window.last_bars.is_some() {
-            return Err(ServiceError::invalid("preset", "gap detection needs a time range, not last_N_bars"));
+            return Err(ServiceError::invalid(
+                "preset",
+                "gap detection needs a time range, not last_N_bars",
+            ));
         }
         let max = self.limits.max_base_bars;
         let bars = self
             .store
-            .read_bars(BarQuery { instrument_id: instrument.id, resolution: base, range: window.range, last: None, max_rows: max + 1 })
+            .read_bars(BarQuery {
+                instrument_id: instrument.id,
+                resolution: base,
+                range: window.range,
+                last: None,
+                max_rows: max + 1,
+            })
             .await?;
         if bars.len() > max {
-            return Err(ServiceError::TooLarge(format!("the range holds more than {max} stored bars; narrow it")));
+            return Err(ServiceError::TooLarge(format!(
+                "the range holds more than {max} stored bars; narrow it"
+            )));
         }
-        let report = detect_gaps(&bars, base, calendar, session, window.range).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(GapResult { instrument, base, session, window, report })
+        let report = detect_gaps(&bars, base, calendar, session, window.range)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(GapResult {
+            instrument,
+            base,
+            session,
+            window,
+            report,
+        })
     }
 }

@@ -23,7 +23,11 @@ impl ImportFile {
             file: path.display().to_string(),
             error: e.into(),
         })?;
-        Ok(ImportFile { name: path.display().to_string(), reader: Box::new(file), options })
+        Ok(ImportFile {
+            name: path.display().to_string(),
+            reader: Box::new(file),
+            options,
+        })
     }
 }
 
@@ -42,7 +46,10 @@ pub struct ImportReport {
 
 fn parse_one(file: ImportFile) -> Result<(String, ParsedFile), ServiceError> {
     let name = file.name;
-    let fail = |error| ServiceError::Import { file: name.clone(), error };
+    let fail = |error| ServiceError::Import {
+        file: name.clone(),
+        error,
+    };
     let reader = maybe_gunzip(file.reader).map_err(|e| fail(e.into()))?;
     let parsed = parse_csv(reader, &file.options).map_err(fail)?;
     Ok((name, parsed))
@@ -51,24 +58,46 @@ fn parse_one(file: ImportFile) -> Result<(String, ParsedFile), ServiceError> {
 impl Service {
     /// Import files atomically: all of them, or (on any invalid file) none.
     pub async fn import(&self, files: Vec<ImportFile>) -> Result<ImportReport, ServiceError> {
-        let parsed = tokio::task::spawn_blocking(move || files.into_iter().map(parse_one).collect::<Result<Vec<_>, _>>())
-            .await
-            .map_err(|e| ServiceError::invalid("files", format!("import task failed: {e}")))??;
-        let mut report = ImportReport { files: parsed.len(), ..Default::default() };
-        let mut batch = IngestBatch { source: "file".into(), ..Default::default() };
+        let parsed = tokio::task::spawn_blocking(move || {
+            files
+                .into_iter()
+                .map(parse_one)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| ServiceError::invalid("files", format!("import task failed: {e}")))??;
+        let mut report = ImportReport {
+            files: parsed.len(),
+            ..Default::default()
+        };
+        let mut batch = IngestBatch {
+            source: "file".into(),
+            ..Default::default()
+        };
         for (name, file) in parsed {
             report.rows_read += file.rows_read;
             report.duplicates += file.duplicates;
-            report.skipped.extend(file.invalid.into_iter().map(|e| (name.clone(), e)));
+            report
+                .skipped
+                .extend(file.invalid.into_iter().map(|e| (name.clone(), e)));
             for s in file.series {
                 let symbol = s.instrument.symbol.clone();
                 batch.instruments.push(s.instrument);
                 if !s.open_interest.is_empty() {
-                    let readings = s.open_interest.into_iter().map(|(ts, value)| OpenInterestReading { ts, value });
-                    batch.open_interest.push((symbol.clone(), readings.collect()));
+                    let readings = s
+                        .open_interest
+                        .into_iter()
+                        .map(|(ts, value)| OpenInterestReading { ts, value });
+                    batch
+                        .open_interest
+                        .push((symbol.clone(), readings.collect()));
                 }
                 if !s.bars.is_empty() {
-                    batch.series.push(SeriesBatch { symbol, resolution: s.resolution, bars: s.bars });
+                    batch.series.push(SeriesBatch {
+                        symbol,
+                        resolution: s.resolution,
+                        bars: s.bars,
+                    });
                 }
             }
         }
@@ -80,12 +109,17 @@ impl Service {
             tracing::warn!(error = %e, "rollup refresh after import failed");
         }
         for series in live.iter().flatten() {
-            self.live.publish(&series.symbol, series.resolution, &series.bars);
+            self.live
+                .publish(&series.symbol, series.resolution, &series.bars);
         }
         report.bars_written = stats.bars_written;
         report.open_interest_written = stats.open_interest_written;
         report.instruments_created = stats.instruments_created;
-        tracing::info!(files = report.files, bars = report.bars_written, "import finished");
+        tracing::info!(
+            files = report.files,
+            bars = report.bars_written,
+            "import finished"
+        );
         Ok(report)
     }
 }

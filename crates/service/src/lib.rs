@@ -35,16 +35,16 @@ mod rollup;
 
 use std::sync::Arc;
 
-pub use error::ServiceError;
-pub use fetch::{
-    DeriveOptions, FetchInput, FetchRequest, FetchResult, FrequencyInfo, SeriesResult, default_session, frequencies,
-    parse_resolution, parse_session, parse_symbols,
-};
 pub use continuous::{ContinuousInfo, ContinuousOverrides, ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
+pub use error::ServiceError;
+pub use fetch::{
+    DeriveOptions, FetchInput, FetchRequest, FetchResult, FrequencyInfo, SeriesResult,
+    default_session, frequencies, parse_resolution, parse_session, parse_symbols,
+};
 pub use gaps::GapResult;
-pub use live::{LiveUpdate, Subscription};
 pub use import::{ImportFile, ImportReport};
+pub use live::{LiveUpdate, Subscription};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
@@ -61,7 +61,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_symbols: 20, max_bars_per_response: 500_000, max_base_bars: 5_000_000 }
+        Limits {
+            max_symbols: 20,
+            max_bars_per_response: 500_000,
+            max_base_bars: 5_000_000,
+        }
     }
 }
 
@@ -82,7 +86,11 @@ pub struct InstrumentInfo {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
-        Service { store, limits, live: Arc::default() }
+        Service {
+            store,
+            limits,
+            live: Arc::default(),
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -94,7 +102,10 @@ impl Service {
     }
 
     /// Instruments matching a filter.
-    pub async fn instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>, ServiceError> {
+    pub async fn instruments(
+        &self,
+        filter: &InstrumentFilter,
+    ) -> Result<Vec<Instrument>, ServiceError> {
         Ok(self.store.search_instruments(filter).await?)
     }
 
@@ -116,7 +127,10 @@ impl Service {
 
     /// True when the store holds no instrument yet (first start).
     pub async fn is_empty(&self) -> Result<bool, ServiceError> {
-        let one = InstrumentFilter { limit: Some(1), ..Default::default() };
+        let one = InstrumentFilter {
+            limit: Some(1),
+            ..Default::default()
+        };
         Ok(self.store.search_instruments(&one).await?.is_empty())
     }
 }

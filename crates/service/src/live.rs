@@ -6,7 +6,9 @@
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tradeassist_engine::{AggSpec, Aggregator, Calendar, IncrementalAggregator, Update, VwapSource};
+use tradeassist_engine::{
+    AggSpec, Aggregator, Calendar, IncrementalAggregator, Update, VwapSource,
+};
 use tradeassist_model::{Bar, Resolution};
 
 use crate::{Service, ServiceError};
@@ -50,19 +52,31 @@ pub(crate) struct LiveHub {
 
 impl LiveHub {
     pub(crate) fn is_empty(&self) -> bool {
-        self.subs.lock().expect("subs").iter().all(|s| s.tx.is_closed())
+        self.subs
+            .lock()
+            .expect("subs")
+            .iter()
+            .all(|s| s.tx.is_closed())
     }
 
     /// Feed newly stored base bars of `symbol` (ascending) to every matching subscription.
     pub(crate) fn publish(&self, symbol: &str, base: Resolution, bars: &[Bar]) {
         let mut subs = self.subs.lock().expect("subs");
         subs.retain(|s| !s.tx.is_closed());
-        for sub in subs.iter_mut().filter(|s| s.symbol == symbol && s.base == base) {
+        for sub in subs
+            .iter_mut()
+            .filter(|s| s.symbol == symbol && s.base == base)
+        {
             for bar in bars {
                 // Bars at or before the last one seen (backfill) do not move a live bar.
-                let Ok(updates) = sub.aggregator.push(bar) else { continue };
+                let Ok(updates) = sub.aggregator.push(bar) else {
+                    continue;
+                };
                 for update in updates {
-                    let msg = LiveUpdate { symbol: sub.symbol.clone(), update };
+                    let msg = LiveUpdate {
+                        symbol: sub.symbol.clone(),
+                        update,
+                    };
                     if sub.tx.try_send(msg).is_err() {
                         *sub.dropped.lock().expect("counter") += 1;
                     }
@@ -74,14 +88,21 @@ impl LiveHub {
 
 impl Service {
     /// Subscribe to live `spec` bars of `symbol` derived from its `base` series.
-    pub async fn subscribe(&self, symbol: &str, base: Resolution, spec: AggSpec) -> Result<Subscription, ServiceError> {
+    pub async fn subscribe(
+        &self,
+        symbol: &str,
+        base: Resolution,
+        spec: AggSpec,
+    ) -> Result<Subscription, ServiceError> {
         let instrument = self
             .store
             .instrument(symbol)
             .await?
             .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
-        let calendar = Calendar::get(&instrument.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let aggregator = Aggregator::new(calendar, base, spec).map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
+        let calendar = Calendar::get(&instrument.calendar)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let aggregator = Aggregator::new(calendar, base, spec)
+            .map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
         let (tx, updates) = mpsc::channel(QUEUE);
         let dropped = Arc::new(Mutex::new(0));
         self.live.subs.lock().expect("subs").push(Sub {

@@ -10,7 +10,11 @@ use tradeassist_service::{FetchInput, FetchRequest, ImportFile, Limits, Service}
 use tradeassist_store::sqlite::SqliteStore;
 
 fn csv_file(name: &str, body: String) -> ImportFile {
-    ImportFile { name: name.into(), reader: Box::new(std::io::Cursor::new(body.into_bytes())), options: CsvOptions::default() }
+    ImportFile {
+        name: name.into(),
+        reader: Box::new(std::io::Cursor::new(body.into_bytes())),
+        options: CsvOptions::default(),
+    }
 }
 
 /// Minute bars of SPY on 2013-10-07 from 09:30 ET (13:30Z) for `n` minutes starting at `from`.
@@ -19,7 +23,13 @@ fn minutes(from: u32, n: u32) -> String {
     let open = 1_381_152_600i64; // 2013-10-07T13:30:00Z
     for i in from..from + n {
         let p = 100.0 + f64::from(i % 7) - f64::from(i % 3) * 0.5;
-        s.push_str(&format!("{},SPY,{p},{},{},{p},{}\n", open + 60 * i64::from(i), p + 1.0, p - 1.0, 100 + i));
+        s.push_str(&format!(
+            "{},SPY,{p},{},{},{p},{}\n",
+            open + 60 * i64::from(i),
+            p + 1.0,
+            p - 1.0,
+            100 + i
+        ));
     }
     s
 }
@@ -29,13 +39,22 @@ async fn ingested_bars_reach_subscribers_as_the_batch_bars() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("live.db")).await.unwrap();
     let service = Service::new(Arc::new(store), Limits::default());
-    service.import(vec![csv_file("seed", minutes(0, 1))]).await.unwrap();
+    service
+        .import(vec![csv_file("seed", minutes(0, 1))])
+        .await
+        .unwrap();
 
     let spec = AggSpec::new("5m".parse().unwrap());
-    let mut sub = service.subscribe("spy", Resolution::Minute, spec).await.unwrap();
+    let mut sub = service
+        .subscribe("spy", Resolution::Minute, spec)
+        .await
+        .unwrap();
     // 12 more minutes arrive in three imports.
     for (from, n) in [(1, 4), (5, 3), (8, 5)] {
-        service.import(vec![csv_file("live", minutes(from, n))]).await.unwrap();
+        service
+            .import(vec![csv_file("live", minutes(from, n))])
+            .await
+            .unwrap();
     }
     let mut finals = Vec::new();
     let mut partials = 0;
@@ -58,7 +77,10 @@ async fn ingested_bars_reach_subscribers_as_the_batch_bars() {
         end: Some("2013-10-07T13:45:00Z".into()),
         ..Default::default()
     };
-    let batch = service.fetch(&FetchRequest::parse(&input, 1_900_000_000).unwrap()).await.unwrap();
+    let batch = service
+        .fetch(&FetchRequest::parse(&input, 1_900_000_000).unwrap())
+        .await
+        .unwrap();
     let batch_bars = &batch.series[0].bars;
     assert_eq!(finals.len(), 2, "13:30 and 13:35 buckets closed");
     for (live, batch) in finals.iter().zip(batch_bars) {
@@ -74,6 +96,15 @@ async fn unknown_symbols_cannot_be_subscribed() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("live.db")).await.unwrap();
     let service = Service::new(Arc::new(store), Limits::default());
-    let err = service.subscribe("NOPE", Resolution::Minute, AggSpec::new("5m".parse().unwrap())).await;
-    assert!(matches!(err, Err(tradeassist_service::ServiceError::UnknownSymbols(_))));
+    let err = service
+        .subscribe(
+            "NOPE",
+            Resolution::Minute,
+            AggSpec::new("5m".parse().unwrap()),
+        )
+        .await;
+    assert!(matches!(
+        err,
+        Err(tradeassist_service::ServiceError::UnknownSymbols(_))
+    ));
 }

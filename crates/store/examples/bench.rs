@@ -39,8 +39,9 @@ async fn run(store: &dyn Store, symbols: usize, days: usize) {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize, default: usize| {
-        args.get(i)
-            .map_or(default, |a| a.parse().expect("SYMBOLS and DAYS are numbers"))
+        args.get(i).map_or(default, |a| {
+            a.parse().expect("SYMBOLS and DAYS are numbers")
+        })
     };
     let symbols = number(0, 10);
     let days = number(1, 365);

@@ -112,7 +112,9 @@ pub async fn bench_ingest(
         let (t, cpu0) = (Instant::now(), process_cpu_seconds());
         bars += store.ingest(batch).await?.bars_written;
         elapsed += t.elapsed();
-        cpu = cpu.zip(cpu0.zip(process_cpu_seconds())).map(|(c, (a, b))| c + b - a);
+        cpu = cpu
+            .zip(cpu0.zip(process_cpu_seconds()))
+            .map(|(c, (a, b))| c + b - a);
     }
     let seconds = elapsed.as_secs_f64();
     Ok(IngestBenchReport {

@@ -81,7 +81,10 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         )
         .route("/queries/{id}/run", post(handlers::run_query))
         .route("/gaps", get(handlers::gaps))
-        .route("/futures/{root}/contracts", get(handlers::futures_contracts))
+        .route(
+            "/futures/{root}/contracts",
+            get(handlers::futures_contracts),
+        )
         .route("/futures/{root}/rolls", get(handlers::futures_rolls));
     Router::new()
         .nest("/api/v1/historical-data", api)

@@ -45,10 +45,18 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn line(what: &str, l: &Latency) {
-    println!("  {what:<46} p50 {:>8.2} ms  p95 {:>8.2} ms  (n={})", l.p50_ms, l.p95_ms, l.samples);
+    println!(
+        "  {what:<46} p50 {:>8.2} ms  p95 {:>8.2} ms  (n={})",
+        l.p50_ms, l.p95_ms, l.samples
+    );
 }
 
-async fn run_one<S: NaiveQueries + Clone>(store: S, args: &BenchArgs, queries: bool, target: f64) -> Result<()> {
+async fn run_one<S: NaiveQueries + Clone>(
+    store: S,
+    args: &BenchArgs,
+    queries: bool,
+    target: f64,
+) -> Result<()> {
     let ingest = bench_ingest(&store, args.symbols, args.days).await?;
     println!(
         "{}: ingest {} bars in {:.2} s = {:.0} bars/s (target {:.0}: {})",
@@ -64,12 +72,24 @@ async fn run_one<S: NaiveQueries + Clone>(store: S, args: &BenchArgs, queries: b
     }
     let service = Service::new(Arc::new(store.clone()), Limits::default());
     let r = bench_query(&service, &store, args.symbols, args.days).await?;
-    println!("{}: rollup refresh after ingest {:.2} s", r.backend, r.rollup_refresh_seconds);
+    println!(
+        "{}: rollup refresh after ingest {:.2} s",
+        r.backend, r.rollup_refresh_seconds
+    );
     line("1 day of 1m, service fetch", &r.day_of_1m);
     line("1 day of 1m, naive range read", &r.day_of_1m_naive);
-    line("1 year of 1d from 1m, service (rollups)", &r.year_of_1d_rollup);
-    line("1 year of 1d from 1m, on the fly (engine)", &r.year_of_1d_on_the_fly);
-    line("1 year of 1d from 1m, naive SQL aggregate", &r.year_of_1d_naive);
+    line(
+        "1 year of 1d from 1m, service (rollups)",
+        &r.year_of_1d_rollup,
+    );
+    line(
+        "1 year of 1d from 1m, on the fly (engine)",
+        &r.year_of_1d_on_the_fly,
+    );
+    line(
+        "1 year of 1d from 1m, naive SQL aggregate",
+        &r.year_of_1d_naive,
+    );
     println!(
         "  1 year of 1d p50 target {YEAR_OF_1D_P50_TARGET_MS} ms: {}; naive SQL / rollup p50 = {:.0}x; rollup hits {}/{}",
         verdict(r.year_of_1d_rollup.p50_ms < YEAR_OF_1D_P50_TARGET_MS),

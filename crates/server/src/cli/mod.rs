@@ -374,8 +374,15 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         );
     }
     // Rollups left pending by an earlier process (crash, another writer) are built before serving.
-    let rollups = service.refresh_rollups().await.context("rollup refresh failed")?;
-    tracing::info!(rows = rollups.rows_written, instruments = rollups.instruments, "rollups up to date");
+    let rollups = service
+        .refresh_rollups()
+        .await
+        .context("rollup refresh failed")?;
+    tracing::info!(
+        rows = rollups.rows_written,
+        instruments = rollups.instruments,
+        "rollups up to date"
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -556,7 +563,15 @@ async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
     match args.format {
         ListFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(["date", "from", "to", "from_price", "to_price", "difference", "ratio"])?;
+            w.write_record([
+                "date",
+                "from",
+                "to",
+                "from_price",
+                "to_price",
+                "difference",
+                "ratio",
+            ])?;
             for r in &rolls {
                 w.write_record([
                     r.date.to_string(),

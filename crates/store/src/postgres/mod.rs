@@ -586,8 +586,7 @@ async fn recount_series(tx: &tokio_postgres::Transaction<'_>) -> Result<()> {
 }
 
 /// Columns of a bars `COPY`, in the order [`encode_bar`] writes them.
-const COPY_COLUMNS: &str =
-    "instrument_id, resolution, ts, open, high, low, close, volume, open_interest, trade_count, vwap";
+const COPY_COLUMNS: &str = "instrument_id, resolution, ts, open, high, low, close, volume, open_interest, trade_count, vwap";
 
 /// Bytes per `CopyData` message of a bars `COPY` (about 10,000 rows).
 const COPY_MESSAGE: usize = 1 << 20;

@@ -73,10 +73,12 @@ impl SqliteStore {
             })?;
         }
         let mut writer = Connection::open(&path)?;
-        if let Ok(ps) = std::env::var("TA_EXP_PAGE") { writer.pragma_update(None, "page_size", ps.parse::<i64>().unwrap())?; } // EXPERIMENT
+        // 32 KiB pages for a new database (a no-op for an existing one, which keeps its page
+        // size): a bars page holds ~500 rows instead of ~60, so appends split and rebalance
+        // far fewer pages and the B-tree is a level shallower. Measured: ~20% less CPU per
+        // ingested bar than 4 KiB. Must come before WAL mode writes the first page.
+        writer.pragma_update(None, "page_size", 32_768)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        if let Ok(v) = std::env::var("TA_EXP_CKPT") { writer.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap())?; } // EXPERIMENT
-        if let Ok(v) = std::env::var("TA_EXP_CACHE") { writer.pragma_update(None, "cache_size", v.parse::<i64>().unwrap())?; } // EXPERIMENT
         configure(&writer)?;
         schema::migrate(&mut writer)?;
         Ok(SqliteStore {
@@ -199,8 +201,22 @@ impl SqliteStore {
     }
 }
 
+/// Apply an ingest batch in one transaction.
+///
+/// Foreign-key enforcement is switched off for the transaction (SQLite only allows that
+/// outside one) and back on afterwards, also when the ingest fails: it would look up the
+/// instrument of every bar row, ~10% of the append cost. The references hold by construction,
+/// as on PostgreSQL, whose `bars` has no foreign key at all: every `instrument_id` written
+/// here comes from `id_of` in the same transaction on the single writer connection, and
+/// instruments are never deleted. Anything added to this transaction must keep that true.
 fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
-    if std::env::var("TA_EXP_NOFK").is_ok() { conn.pragma_update(None, "foreign_keys", "OFF")?; } // EXPERIMENT
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let out = ingest_tx(conn, batch);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    out
+}
+
+fn ingest_tx(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
     let tx = conn.transaction()?;
     let mut stats = IngestStats::default();
     {
@@ -415,7 +431,13 @@ fn write_series(
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let plain = rest.iter().all(plain);
-            append_chunk(&mut tx.prepare(&append_sql(rest.len(), plain))?, id, res, rest, plain)?;
+            append_chunk(
+                &mut tx.prepare(&append_sql(rest.len(), plain))?,
+                id,
+                res,
+                rest,
+                plain,
+            )?;
         }
         bars.len() as i64
     } else {
