@@ -1,6 +1,6 @@
 //! Gap detection of a stored base series against the instrument's trading calendar.
 
-use tradeassist_engine::{Calendar, GapReport, SessionFilter, detect_gaps};
+use tradeassist_engine::{GapReport, SessionFilter, detect_gaps};
 use tradeassist_model::{Instrument, RangeSpec, Resolution, SeriesWindow};
 use tradeassist_store::BarQuery;
 
@@ -26,13 +26,7 @@ impl Service {
         session: Option<SessionFilter>,
         now: i64,
     ) -> Result<GapResult, ServiceError> {
-        let instrument = self
-            .store
-            .instrument(symbol)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
-        let calendar = Calendar::get(&instrument.calendar)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let (instrument, calendar) = self.instrument_with_calendar(symbol).await?;
         let session = session.unwrap_or_else(|| default_session(&instrument));
         let window = crate::fetch::trading_day_window(
             range,

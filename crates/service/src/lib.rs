@@ -120,6 +120,21 @@ impl Service {
         Ok(InstrumentInfo { instrument, series })
     }
 
+    /// A stored instrument and its trading calendar, or `UnknownSymbols`.
+    pub(crate) async fn instrument_with_calendar(
+        &self,
+        symbol: &str,
+    ) -> Result<(Instrument, &'static tradeassist_engine::Calendar), ServiceError> {
+        let instrument = self
+            .store
+            .instrument(symbol)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
+        let calendar = tradeassist_engine::Calendar::get(&instrument.calendar)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok((instrument, calendar))
+    }
+
     /// Configured data sources and their status.
     pub async fn sources(&self) -> Result<Vec<DataSource>, ServiceError> {
         Ok(self.store.data_sources().await?)

@@ -6,9 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tradeassist_engine::{
-    AggSpec, Aggregator, Calendar, IncrementalAggregator, Update, VwapSource,
-};
+use tradeassist_engine::{AggSpec, Aggregator, IncrementalAggregator, Update, VwapSource};
 use tradeassist_model::{Bar, Resolution};
 
 use crate::{Service, ServiceError};
@@ -94,13 +92,7 @@ impl Service {
         base: Resolution,
         spec: AggSpec,
     ) -> Result<Subscription, ServiceError> {
-        let instrument = self
-            .store
-            .instrument(symbol)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
-        let calendar = Calendar::get(&instrument.calendar)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let (instrument, calendar) = self.instrument_with_calendar(symbol).await?;
         let aggregator = Aggregator::new(calendar, base, spec)
             .map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
         let (tx, updates) = mpsc::channel(QUEUE);
