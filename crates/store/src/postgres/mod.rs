@@ -290,16 +290,7 @@ impl PostgresStore {
         if months.is_empty() {
             return Ok(());
         }
-        let existing: BTreeSet<String> = client
-            .query(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = 'bars'::regclass",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let existing: BTreeSet<String> = bar_partitions(&***client).await?.into_iter().collect();
         let missing: Vec<Month> = months
             .iter()
             .copied()
@@ -383,34 +374,28 @@ impl PostgresStore {
     /// Names of the `bars` partitions, oldest first.
     pub async fn partitions(&self) -> Result<Vec<String>> {
         let client = self.client().await?;
-        let mut names: Vec<String> = client
-            .query(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = 'bars'::regclass",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let mut names = bar_partitions(&**client).await?;
         names.sort();
         Ok(names)
     }
 }
 
-/// Delete bars with `ts < older_than`: whole partitions are dropped when the cut covers them,
-/// the partly covered month is deleted row by row. Returns the number of bars removed.
-async fn delete_older_than(tx: &tokio_postgres::Transaction<'_>, older_than: i64) -> Result<u64> {
-    let partitions: Vec<String> = tx
+/// Names of the existing partitions of `bars` (unordered).
+async fn bar_partitions(client: &impl tokio_postgres::GenericClient) -> Result<Vec<String>> {
+    let rows = client
         .query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = 'bars'::regclass",
             &[],
         )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Delete bars with `ts < older_than`: whole partitions are dropped when the cut covers them,
+/// the partly covered month is deleted row by row. Returns the number of bars removed.
+async fn delete_older_than(tx: &tokio_postgres::Transaction<'_>, older_than: i64) -> Result<u64> {
+    let partitions = bar_partitions(tx).await?;
     let mut removed = 0u64;
     for name in partitions {
         let Some(month) = partition_month(&name) else {

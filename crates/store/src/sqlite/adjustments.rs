@@ -1,7 +1,7 @@
 //! SQLite side of corporate-action factors and the roll history (schema version 3).
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use super::SqliteStore;
 use crate::adjustments::{join_warnings, split_warnings};
@@ -79,28 +79,39 @@ const KEY_WHERE: &str =
     "root = ?1 AND rule = ?2 AND fixed_dates = ?3 AND roll_offset = ?4 AND anchor = ?5
      AND contract_rank = ?6 AND roll_price = ?7 AND adjust = ?8 AND base = ?9";
 
+/// The nine key columns of a roll history (`?1`..`?9`, as in [`KEY_WHERE`]), then `rest`.
+fn key_params<'a>(
+    key: &'a RollHistoryKey,
+    base: &'a i64,
+    rest: &[&'a dyn ToSql],
+) -> Vec<&'a dyn ToSql> {
+    let mut out: Vec<&'a dyn ToSql> = vec![
+        &key.root,
+        &key.rule,
+        &key.fixed_dates,
+        &key.roll_offset,
+        &key.anchor,
+        &key.rank,
+        &key.roll_price,
+        &key.adjust,
+        base,
+    ];
+    out.extend_from_slice(rest);
+    out
+}
+
 fn read_history(
     conn: &Connection,
     key: &RollHistoryKey,
     fingerprint: &str,
 ) -> Result<Option<RollHistory>> {
+    let base = key.base.seconds();
     let head = conn
         .query_row(
             &format!(
                 "SELECT id, computed_at, warnings FROM roll_history WHERE {KEY_WHERE} AND fingerprint = ?10"
             ),
-            params![
-                key.root,
-                key.rule,
-                key.fixed_dates,
-                key.roll_offset,
-                key.anchor,
-                key.rank,
-                key.roll_price,
-                key.adjust,
-                key.base.seconds(),
-                fingerprint
-            ],
+            params_from_iter(key_params(key, &base, &[&fingerprint])),
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -161,6 +172,8 @@ fn write_history_blocking(
     key: &RollHistoryKey,
     history: &RollHistory,
 ) -> Result<()> {
+    let base = key.base.seconds();
+    let warnings = join_warnings(&history.warnings);
     let tx = conn.transaction()?;
     let id: i64 = tx.query_row(
         "INSERT INTO roll_history (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price,
@@ -170,20 +183,11 @@ fn write_history_blocking(
          DO UPDATE SET fingerprint = excluded.fingerprint, computed_at = excluded.computed_at,
              warnings = excluded.warnings
          RETURNING id",
-        params![
-            key.root,
-            key.rule,
-            key.fixed_dates,
-            key.roll_offset,
-            key.anchor,
-            key.rank,
-            key.roll_price,
-            key.adjust,
-            key.base.seconds(),
-            history.fingerprint,
-            history.computed_at,
-            join_warnings(&history.warnings)
-        ],
+        params_from_iter(key_params(
+            key,
+            &base,
+            &[&history.fingerprint, &history.computed_at, &warnings],
+        )),
         |r| r.get(0),
     )?;
     tx.execute(
