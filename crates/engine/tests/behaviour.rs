@@ -1,7 +1,7 @@
 //! Behaviour at the edges: DST, Globex day boundaries, holidays, early closes, fills,
 //! completeness, VWAP sources and the incremental path's clock.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 use chrono_tz::Tz;
 use tradeassist_engine::{
     AggSpec, Aggregator, Align, Calendar, FillKind, FillMethod, IncrementalAggregator, Label,
@@ -9,9 +9,8 @@ use tradeassist_engine::{
 };
 use tradeassist_model::{Bar, Resolution, TimeRange, date_key};
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
+mod common;
+use common::d;
 
 fn hm(ts: i64, tz: Tz) -> String {
     DateTime::from_timestamp(ts, 0)

@@ -24,8 +24,6 @@
 //! (2013-12-02 OI is the reading on the Sunday 2013-12-01 bar; 2013-12-16 volume of Z13
 //! includes the Sunday 2013-12-15 bar's 1,828.) Checked with awk/python over the fixture.
 
-use std::io::Read;
-
 use chrono::{DateTime, NaiveDate};
 use tradeassist_engine::{
     Adjust, Adjustment, Calendar, ContinuousBuilder, ContinuousSeries, ContinuousSpec,
@@ -33,23 +31,8 @@ use tradeassist_engine::{
 };
 use tradeassist_model::{Bar, ContractMonth, FuturesContract, Resolution, date_key};
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut text = String::new();
-    if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_string(&mut text)
-            .unwrap();
-    } else {
-        text = String::from_utf8(raw).unwrap();
-    }
-    text
-}
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
+mod common;
+use common::{d, fixture};
 
 fn ts(s: &str) -> i64 {
     DateTime::parse_from_rfc3339(s).unwrap().timestamp()

@@ -10,17 +10,8 @@ use chrono::NaiveDate;
 use tradeassist_engine::{Calendar, FactorFile, PriceAdjustment, adjust_equity_bars};
 use tradeassist_model::{Bar, Resolution, date_key};
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
+mod common;
+use common::{d, fixture};
 
 fn aapl() -> Vec<Bar> {
     fixture("aapl_daily_2012_2014.csv")

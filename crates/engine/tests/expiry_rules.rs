@@ -8,9 +8,8 @@ use chrono::NaiveDate;
 use tradeassist_engine::{DateSource, ExpiryError, ExpiryRules};
 use tradeassist_model::{ContractSymbol, FuturesContract};
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
+mod common;
+use common::d;
 
 fn contract(symbol: &str) -> ContractSymbol {
     ContractSymbol::parse(symbol, d(2013, 10, 1)).unwrap()

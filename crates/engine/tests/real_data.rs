@@ -2,7 +2,6 @@
 //! checked against the raw rows.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use chrono::{DateTime, NaiveDate, Timelike};
 use chrono_tz::Tz;
@@ -11,19 +10,8 @@ use tradeassist_engine::{
 };
 use tradeassist_model::{Bar, Resolution, TimeRange, date_key};
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut text = String::new();
-    if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_string(&mut text)
-            .unwrap();
-    } else {
-        text = String::from_utf8(raw).unwrap();
-    }
-    text
-}
+mod common;
+use common::{d, fixture};
 
 /// Parse `ts,<skip>..,o,h,l,c,volume` rows: `ts` is RFC 3339 or a date; the last five
 /// columns are OHLCV. `keep` filters on the raw columns.
@@ -42,10 +30,6 @@ fn parse(name: &str, keep: impl Fn(&[&str]) -> bool) -> Vec<Bar> {
             Bar::new(ts, f(n - 5), f(n - 4), f(n - 3), f(n - 2), f(n - 1)).unwrap()
         })
         .collect()
-}
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
 fn local(ts: i64, tz: Tz) -> chrono::DateTime<Tz> {
