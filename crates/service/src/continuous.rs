@@ -240,7 +240,6 @@ impl Service {
         base: Resolution,
         read: TimeRange,
     ) -> Result<(Vec<ContractData>, usize), ServiceError> {
-        let max = self.limits.max_base_bars;
         let mut data = Vec::with_capacity(contracts.len());
         let mut read_bars = 0usize;
         for c in contracts {
@@ -250,21 +249,20 @@ impl Service {
                 resolution: base,
                 range: read,
                 last: None,
-                max_rows: max + 1,
+                max_rows: 0,
             };
-            let bars = self.store.read_bars(query).await?;
+            // The limit holds for all contracts of the series together.
+            let bars = self
+                .read_base(query, self.limits.max_base_bars - read_bars)
+                .await?;
             read_bars += bars.len();
-            if read_bars > max {
-                return Err(ServiceError::TooLarge(format!(
-                    "the range holds more than {max} stored bars; narrow it"
-                )));
-            }
             let day_bars = match base {
                 Resolution::Day => bars.clone(),
                 Resolution::Minute => {
                     self.store
                         .read_bars(BarQuery {
                             resolution: Resolution::Day,
+                            max_rows: self.limits.max_base_bars + 1,
                             ..query
                         })
                         .await?

@@ -479,22 +479,14 @@ impl Service {
                 .saturating_mul(per)
                 .min(u64::from(u32::MAX)) as u32
         });
-        let max_base = self.limits.max_base_bars;
-        let base_bars = self
-            .store
-            .read_bars(BarQuery {
-                instrument_id: instrument.id,
-                resolution: base,
-                range: window.range,
-                last,
-                max_rows: max_base + 1,
-            })
-            .await?;
-        if base_bars.len() > max_base {
-            return Err(ServiceError::TooLarge(format!(
-                "the range holds more than {max_base} stored bars; narrow it or use export"
-            )));
-        }
+        let query = BarQuery {
+            instrument_id: instrument.id,
+            resolution: base,
+            range: window.range,
+            last,
+            max_rows: 0,
+        };
+        let base_bars = self.read_base(query, self.limits.max_base_bars).await?;
         let seed = match req.options.fill {
             FillMethod::None => None,
             _ => {

@@ -42,22 +42,14 @@ impl Service {
                 "gap detection needs a time range, not last_N_bars",
             ));
         }
-        let max = self.limits.max_base_bars;
-        let bars = self
-            .store
-            .read_bars(BarQuery {
-                instrument_id: instrument.id,
-                resolution: base,
-                range: window.range,
-                last: None,
-                max_rows: max + 1,
-            })
-            .await?;
-        if bars.len() > max {
-            return Err(ServiceError::TooLarge(format!(
-                "the range holds more than {max} stored bars; narrow it"
-            )));
-        }
+        let query = BarQuery {
+            instrument_id: instrument.id,
+            resolution: base,
+            range: window.range,
+            last: None,
+            max_rows: 0,
+        };
+        let bars = self.read_base(query, self.limits.max_base_bars).await?;
         let report = detect_gaps(&bars, base, calendar, session, window.range)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(GapResult {

@@ -120,6 +120,29 @@ impl Service {
         Ok(InstrumentInfo { instrument, series })
     }
 
+    /// Read stored base bars, refusing (`TooLarge`) more than `budget` of them: the per-series
+    /// limit `max_base_bars`, or what is left of it.
+    pub(crate) async fn read_base(
+        &self,
+        query: tradeassist_store::BarQuery,
+        budget: usize,
+    ) -> Result<Vec<tradeassist_model::Bar>, ServiceError> {
+        let bars = self
+            .store
+            .read_bars(tradeassist_store::BarQuery {
+                max_rows: budget + 1,
+                ..query
+            })
+            .await?;
+        if bars.len() > budget {
+            return Err(ServiceError::TooLarge(format!(
+                "the range holds more than {} stored bars; narrow it or use export",
+                self.limits.max_base_bars
+            )));
+        }
+        Ok(bars)
+    }
+
     /// A stored instrument and its trading calendar, or `UnknownSymbols`.
     pub(crate) async fn instrument_with_calendar(
         &self,
