@@ -40,21 +40,9 @@ const CALENDAR_DATA: &str = include_str!("../calendars.toml");
 const FIRST_YEAR: i32 = 1950;
 const LAST_YEAR: i32 = 2100;
 
-/// Which part of the trading day a request covers.
-///
-/// For calendars without extended hours (CME Globex, Xetra) all three mean the full session.
-/// For `us_equity`, `Extended` and `All` are both 04:00-20:00 ET (the widest session the
-/// calendar defines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SessionFilter {
-    /// Regular trading hours (09:30-16:00 ET for US equities).
-    #[default]
-    Regular,
-    /// Pre-market, regular and after-hours trading.
-    Extended,
-    /// Everything the calendar defines as a session.
-    All,
-}
+/// Which part of the trading day a request covers (defined in the model, where stores use it
+/// as a key; re-exported here at its old path).
+pub use tradeassist_model::SessionFilter;
 
 /// One trading session in UTC seconds: `[open, close)` minus its breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,22 +168,88 @@ impl Calendar {
             && self.closed.binary_search(&date).is_err()
     }
 
-    /// The first trading day on or after `date`.
+    /// The first trading day on or after `date`; `NaiveDate::MAX` when there is none before
+    /// the end of the representable dates (never panics).
     pub fn next_trading_day(&self, date: NaiveDate) -> NaiveDate {
-        let mut d = date;
-        while !self.is_trading_day(d) {
-            d = d.succ_opt().expect("date in range");
-        }
-        d
+        self.checked_next_trading_day(date)
+            .unwrap_or(NaiveDate::MAX)
     }
 
-    /// The last trading day on or before `date`.
+    /// The last trading day on or before `date`; `NaiveDate::MIN` when there is none after
+    /// the start of the representable dates (never panics).
     pub fn prev_trading_day(&self, date: NaiveDate) -> NaiveDate {
+        self.checked_prev_trading_day(date)
+            .unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The first trading day on or after `date`, `None` past the last representable date.
+    pub fn checked_next_trading_day(&self, date: NaiveDate) -> Option<NaiveDate> {
         let mut d = date;
         while !self.is_trading_day(d) {
-            d = d.pred_opt().expect("date in range");
+            d = d.succ_opt()?;
         }
-        d
+        Some(d)
+    }
+
+    /// The last trading day on or before `date`, `None` before the first representable date.
+    pub fn checked_prev_trading_day(&self, date: NaiveDate) -> Option<NaiveDate> {
+        let mut d = date;
+        while !self.is_trading_day(d) {
+            d = d.pred_opt()?;
+        }
+        Some(d)
+    }
+
+    /// The last trading day strictly before `date` (saturating like
+    /// [`Calendar::prev_trading_day`]).
+    pub fn trading_day_before(&self, date: NaiveDate) -> NaiveDate {
+        date.pred_opt()
+            .map_or(NaiveDate::MIN, |d| self.prev_trading_day(d))
+    }
+
+    /// The first trading day strictly after `date` (saturating like
+    /// [`Calendar::next_trading_day`]).
+    pub fn trading_day_after(&self, date: NaiveDate) -> NaiveDate {
+        date.succ_opt()
+            .map_or(NaiveDate::MAX, |d| self.next_trading_day(d))
+    }
+
+    /// The trading day `n` trading days before trading day `date` (`n = 0`: `date` itself),
+    /// in `O(n)`; `None` when that lies before the first representable date.
+    pub fn trading_days_back(&self, date: NaiveDate, n: u32) -> Option<NaiveDate> {
+        let mut d = self.checked_prev_trading_day(date)?;
+        for _ in 0..n {
+            d = self.checked_prev_trading_day(d.pred_opt()?)?;
+        }
+        Some(d)
+    }
+
+    /// The trading day with [`Calendar::trading_day_index`] `index` (the first trading day
+    /// `d` with `trading_day_index(d) == index`), found by bisection in `O(log)` steps.
+    /// Saturates at the ends of the representable dates.
+    pub fn trading_day_at_index(&self, index: i64) -> NaiveDate {
+        // trading_day_index is non-decreasing in the date and grows by one after each
+        // trading day: the wanted day is the last date whose index is <= `index`, moved to
+        // the trading day on or before it.
+        let (mut lo, mut hi) = (
+            i64::from(NaiveDate::MIN.num_days_from_ce()),
+            i64::from(NaiveDate::MAX.num_days_from_ce()),
+        );
+        let date = |n: i64| {
+            i32::try_from(n)
+                .ok()
+                .and_then(NaiveDate::from_num_days_from_ce_opt)
+                .unwrap_or(NaiveDate::MAX)
+        };
+        while lo < hi {
+            let mid = lo + (hi - lo + 1) / 2;
+            if self.trading_day_index(date(mid)) <= index {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        self.prev_trading_day(date(lo))
     }
 
     /// Number of trading days in `[1970-01-05, date)` (negative before it). Used to group
@@ -260,18 +314,35 @@ impl Calendar {
 
     /// Sessions overlapping the UTC range, in order.
     pub fn sessions(&self, range: TimeRange, filter: SessionFilter) -> Vec<Session> {
-        let first = self
-            .local_date(range.start())
-            .pred_opt()
-            .expect("date in range");
-        let last = self
-            .local_date(range.end())
-            .succ_opt()
-            .expect("date in range");
-        self.sessions_between(first, last, filter)
-            .into_iter()
-            .filter(|s| s.close > range.start() && s.open < range.end())
-            .collect()
+        self.sessions_in(range, filter).collect()
+    }
+
+    /// Sessions overlapping the UTC range, in order, one at a time: [`Calendar::sessions`]
+    /// without holding them all (constant memory per session).
+    pub fn sessions_in(
+        &self,
+        range: TimeRange,
+        filter: SessionFilter,
+    ) -> impl Iterator<Item = Session> + '_ {
+        let first = self.local_date(range.start());
+        let first = first.pred_opt().unwrap_or(first);
+        let last = self.local_date(range.end());
+        let last = last.succ_opt().unwrap_or(last);
+        self.sessions_iter(first, last, filter)
+            .filter(move |s| s.close > range.start() && s.open < range.end())
+    }
+
+    /// Sessions of the trading days in `[first, last]`, in order, one at a time.
+    pub fn sessions_iter(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+        filter: SessionFilter,
+    ) -> impl Iterator<Item = Session> + '_ {
+        first
+            .iter_days()
+            .take_while(move |d| *d <= last)
+            .filter_map(move |d| self.session(d, filter))
     }
 
     /// Sessions of the trading days in `[first, last]`, in order.
@@ -281,11 +352,7 @@ impl Calendar {
         last: NaiveDate,
         filter: SessionFilter,
     ) -> Vec<Session> {
-        first
-            .iter_days()
-            .take_while(|d| *d <= last)
-            .filter_map(|d| self.session(d, filter))
-            .collect()
+        self.sessions_iter(first, last, filter).collect()
     }
 
     /// The exchange-local calendar date of a UTC instant.
@@ -306,10 +373,9 @@ impl Calendar {
     fn instant(&self, local: NaiveDateTime) -> i64 {
         match self.tz.from_local_datetime(&local).earliest() {
             Some(t) => t.timestamp(),
-            None => self
-                .tz
-                .from_local_datetime(&(local + Duration::hours(1)))
-                .earliest()
+            None => local
+                .checked_add_signed(Duration::hours(1))
+                .and_then(|later| self.tz.from_local_datetime(&later).earliest())
                 .map_or_else(|| local.and_utc().timestamp(), |t| t.timestamp()),
         }
     }
@@ -320,10 +386,18 @@ pub(crate) fn index_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 5).expect("valid")
 }
 
-/// The UTC date of epoch seconds (the date a daily bar's key names).
+/// The UTC date of epoch seconds (the date a daily bar's key names), saturating at the ends
+/// of the representable dates.
 pub(crate) fn utc_date(ts: i64) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt((ts.div_euclid(86_400) + 719_163) as i32)
-        .unwrap_or(NaiveDate::MIN)
+    let days = ts.div_euclid(86_400) + 719_163;
+    match i32::try_from(days)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+    {
+        Some(d) => d,
+        None if days < 0 => NaiveDate::MIN,
+        None => NaiveDate::MAX,
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -27,9 +27,6 @@
 //! assert!((adj[0].volume() - 12_116_671.0 / 0.0357143).abs() < 1e-3);
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 use tradeassist_model::{Bar, BarError, Resolution};
 
@@ -43,8 +40,6 @@ pub enum CorporateError {
     Malformed { line: usize, message: String },
     #[error("factor file line {line}: dates must be strictly increasing")]
     Unordered { line: usize },
-    #[error("`{0}` is not a price adjustment (expected none, split or all)")]
-    BadAdjustment(String),
     #[error("adjusting the bar at ts {ts}: {source}")]
     AdjustedBar { ts: i64, source: BarError },
 }
@@ -138,45 +133,9 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-/// Which corporate actions an equity series is adjusted for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum PriceAdjustment {
-    /// Raw prices as traded.
-    #[default]
-    None,
-    /// Splits only: `raw * split_factor`.
-    Split,
-    /// Splits and dividends: `raw * price_factor * split_factor`.
-    All,
-}
-
-impl PriceAdjustment {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PriceAdjustment::None => "none",
-            PriceAdjustment::Split => "split",
-            PriceAdjustment::All => "all",
-        }
-    }
-}
-
-impl fmt::Display for PriceAdjustment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PriceAdjustment {
-    type Err = CorporateError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "none" | "raw" => Ok(PriceAdjustment::None),
-            "split" => Ok(PriceAdjustment::Split),
-            "all" | "split_dividend" => Ok(PriceAdjustment::All),
-            _ => Err(CorporateError::BadAdjustment(s.to_string())),
-        }
-    }
-}
+/// Which corporate actions an equity series is adjusted for (defined in the model, where
+/// stores use it as a key; re-exported here at its old path).
+pub use tradeassist_model::PriceAdjustment;
 
 /// Adjust an equity bar series for corporate actions. Prices (OHLC and vendor VWAP) are
 /// multiplied by the factor of the bar's day; volume is divided by the split factor for

@@ -10,7 +10,7 @@
 //! ```
 //! use chrono::NaiveDate;
 //! use tradeassist_engine::{DateSource, ExpiryRules};
-//! use tradeassist_model::{ContractMonth, FuturesContract};
+//! use tradeassist_model::{ContractMonth, FuturesContract, RollCycle};
 //!
 //! let rules = ExpiryRules::builtin().unwrap();
 //! let dec13 = ContractMonth::new(2013, 12).unwrap();
@@ -33,12 +33,13 @@
 //! assert!(rules.last_trade_date("XYZ", dec13).is_err()); // unknown root: a typed error
 //! ```
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use serde::Deserialize;
-use tradeassist_model::{ContractMonth, FuturesContract};
+use tradeassist_model::{ContractMonth, FuturesContract, RollCycle};
 
 use crate::Calendar;
 
@@ -86,9 +87,21 @@ pub struct ProductRule {
     rule_text: String,
     last_trade: DateRule,
     first_notice: Option<DateRule>,
+    /// Default roll cycle per root (`None`: every month).
+    cycles: Vec<Option<RollCycle>>,
 }
 
 impl ProductRule {
+    /// The default roll cycle of `root` (one of [`ProductRule::roots`]): the months a
+    /// continuous series rolls through unless its spec says otherwise; `None` = every month.
+    pub fn cycle(&self, root: &str) -> Option<RollCycle> {
+        let root = root.trim().to_ascii_uppercase();
+        self.roots
+            .iter()
+            .position(|r| *r == root)
+            .and_then(|i| self.cycles[i])
+    }
+
     /// The roots this rule covers.
     pub fn roots(&self) -> &[String] {
         &self.roots
@@ -160,7 +173,33 @@ impl ExpiryRules {
             {
                 return Err(bad(format!("root `{dup}` is defined twice")));
             }
+            let parse_cycle = |text: &str| {
+                text.parse::<RollCycle>()
+                    .map_err(|e| bad(format!("{}: cycle: {e}", p.name)))
+            };
+            let default = p.cycle.as_deref().map(parse_cycle).transpose()?;
+            if let Some(r) = p
+                .root_cycles
+                .keys()
+                .find(|r| !roots.contains(&r.to_ascii_uppercase()))
+            {
+                return Err(bad(format!(
+                    "{}: root_cycles names `{r}`, not one of its roots",
+                    p.name
+                )));
+            }
+            let mut cycles = Vec::with_capacity(roots.len());
+            for r in &roots {
+                let own = p
+                    .root_cycles
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(r))
+                    .map(|(_, v)| parse_cycle(v))
+                    .transpose()?;
+                cycles.push(own.or(default).filter(|c| !c.is_all()));
+            }
             products.push(ProductRule {
+                cycles,
                 roots,
                 calendar: calendar(&p.calendar)?,
                 last_trade: p.last_trade.parse(&p.name)?,
@@ -182,6 +221,12 @@ impl ExpiryRules {
             .iter()
             .find(|p| p.roots.contains(&root))
             .ok_or(ExpiryError::UnknownRoot(root))
+    }
+
+    /// The default roll cycle of `root` (`cycle` / `root_cycles` in the table); `None` for
+    /// roots that roll through every month and for roots without a rule.
+    pub fn default_cycle(&self, root: &str) -> Option<RollCycle> {
+        self.product(root).ok().and_then(|p| p.cycle(root))
     }
 
     /// Every root the table covers, in table order.
@@ -348,6 +393,11 @@ struct ProductDef {
     rule_text: String,
     last_trade: DateRuleDef,
     first_notice: Option<DateRuleDef>,
+    /// Default roll cycle of the product's roots (month codes, e.g. `HMUZ`).
+    cycle: Option<String>,
+    /// Per-root overrides of `cycle`.
+    #[serde(default)]
+    root_cycles: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -422,6 +472,43 @@ mod tests {
         }
         assert_eq!(rules.product("es").unwrap().calendar().id(), "cme_equity");
         assert_eq!(rules.roots().len(), 20);
+    }
+
+    #[test]
+    fn default_roll_cycles_per_root() {
+        let rules = ExpiryRules::builtin().unwrap();
+        let cycle = |root| rules.default_cycle(root).map(|c| c.to_string());
+        for root in ["ES", "NQ", "YM", "RTY", "ZN", "ZB", "ZF", "6E", "6J", "6B"] {
+            assert_eq!(cycle(root).as_deref(), Some("HMUZ"), "{root}");
+        }
+        assert_eq!(cycle("GC").as_deref(), Some("GJMQVZ"));
+        for root in ["SI", "HG", "ZC", "ZW"] {
+            assert_eq!(cycle(root).as_deref(), Some("HKNUZ"), "{root}");
+        }
+        assert_eq!(cycle("ZS").as_deref(), Some("FHKNQUX"));
+        for root in ["CL", "NG", "RB", "HO", "XYZ"] {
+            assert_eq!(cycle(root), None, "{root}: every month");
+        }
+        assert_eq!(cycle("es").as_deref(), Some("HMUZ"));
+    }
+
+    #[test]
+    fn malformed_cycles_are_refused() {
+        let product = "[[product]]\nroots=[\"XX\"]\nname=\"x\"\ncalendar=\"cme_globex\"\nrule_text=\"t\"\nlast_trade = { anchor = \"last_business_day\" }\n";
+        for bad_cycle in [
+            "cycle = \"HMAZ\"",
+            "cycle = \"\"",
+            "root_cycles = { YY = \"HMUZ\" }",
+        ] {
+            let text = format!("{product}{bad_cycle}\n");
+            assert!(
+                matches!(ExpiryRules::parse(&text), Err(ExpiryError::RuleData(_))),
+                "{bad_cycle}"
+            );
+        }
+        let ok =
+            ExpiryRules::parse(&format!("{product}root_cycles = {{ xx = \"FN\" }}\n")).unwrap();
+        assert_eq!(ok.default_cycle("XX").unwrap().to_string(), "FN");
     }
 
     #[test]

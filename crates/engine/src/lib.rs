@@ -64,8 +64,10 @@ pub use calendar::{Calendar, Session, SessionFilter};
 pub use columns::{BarColumns, ColumnsError};
 pub use continuous::{
     Adjust, Adjustment, ContinuousBar, ContinuousBuilder, ContinuousError, ContinuousSeries,
-    ContinuousSpec, ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, RollAnchor,
-    RollEvent, RollPrice, RollRule, RollTrigger, Segment, daily_stats,
+    ContinuousSpec, ContinuousSymbol, ContinuousWarning, ContractData, DEFAULT_GRACE_SESSIONS,
+    DailyStat, DecodeError, GraceWindow, MAX_FIXED_DATES, MAX_GRACE_SESSIONS, MAX_RANK,
+    MAX_ROLL_OFFSET, RollAnchor, RollCycle, RollDetail, RollEvent, RollPrice, RollRule,
+    RollRuleKind, RollTrigger, Segment, apply_cumulative, daily_stats, segment_adjustments,
 };
 pub use corporate::{CorporateError, FactorFile, FactorRow, PriceAdjustment, adjust_equity_bars};
 pub use error::EngineError;

@@ -1,7 +1,5 @@
 //! A single OHLCV bar whose invariants hold by construction.
 
-use std::fmt;
-
 /// Resolution a base series is stored at. Higher timeframes are derived, never stored as base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Resolution {
@@ -20,14 +18,6 @@ impl Resolution {
         }
     }
 
-    /// The frequency string of this resolution (`1m` or `1d`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Resolution::Minute => "1m",
-            Resolution::Day => "1d",
-        }
-    }
-
     /// Inverse of [`Resolution::seconds`].
     pub fn from_seconds(seconds: i64) -> Option<Self> {
         match seconds {
@@ -38,11 +28,8 @@ impl Resolution {
     }
 }
 
-impl fmt::Display for Resolution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// The frequency string of a resolution: `1m` or `1d` (`as_str`, `Display`, `FromStr`).
+crate::named_options!(Resolution, "stored resolution", [Minute = "1m", Day = "1d"]);
 
 /// Why a bar was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

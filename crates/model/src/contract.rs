@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 
-const MONTH_CODES: [char; 12] = ['F', 'G', 'H', 'J', 'K', 'M', 'N', 'Q', 'U', 'V', 'X', 'Z'];
+pub(crate) const MONTH_CODES: [char; 12] =
+    ['F', 'G', 'H', 'J', 'K', 'M', 'N', 'Q', 'U', 'V', 'X', 'Z'];
 
 /// Why a contract symbol or month was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

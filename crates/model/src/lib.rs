@@ -17,14 +17,23 @@
 pub mod bar;
 pub mod contract;
 pub mod instrument;
+pub mod names;
 pub mod query;
+pub mod roll;
+pub mod session;
 pub mod time;
 pub mod timeframe;
 
 pub use bar::{Bar, BarError, Resolution};
 pub use contract::{ContractError, ContractMonth, ContractSymbol};
 pub use instrument::{AssetClass, FuturesContract, Instrument, InstrumentError, NewInstrument};
+pub use names::OptionError;
 pub use query::{DataSource, NewSavedQuery, QuerySpec, SavedQuery};
+pub use roll::{
+    Adjust, PriceAdjustment, RollAnchor, RollCycle, RollCycleError, RollPrice, RollRule,
+    RollRuleError, RollRuleKind,
+};
+pub use session::SessionFilter;
 pub use time::{
     Preset, RangeSpec, SeriesWindow, TimeBound, TimeRange, TimeRangeError, date_key,
     local_midnight, rfc3339,

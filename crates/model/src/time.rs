@@ -4,6 +4,22 @@
 //! is resolved per series: in the exchange timezone for intraday series, and as the date key
 //! itself for daily series (daily bars are keyed by their trading date at 00:00 UTC). A date
 //! used as `end` includes that whole day.
+//!
+//! User input is limited to the supported span [`FIRST_DATE`]..=[`LAST_DATE`]
+//! (1900-01-01..2100-12-31): dates outside it, and instants outside
+//! `[FIRST_TS, END_TS)`, are refused by [`TimeBound::from_str`] with
+//! [`TimeRangeError::OutOfSpan`], so no year ever prints as `+10000` and no New York time
+//! falls into the local-mean-time era before 1883. Presets never start before 1900-01-01.
+//!
+//! ```
+//! use tradeassist_model::{TimeBound, TimeRangeError};
+//!
+//! assert!("2100-12-31".parse::<TimeBound>().is_ok());
+//! let e = "10000-01-01".parse::<TimeBound>().unwrap_err();
+//! assert!(matches!(e, TimeRangeError::OutOfSpan(_)));
+//! assert_eq!(e.to_string(), "`10000-01-01` is outside the supported dates 1900-01-01..2100-12-31");
+//! assert!("1850-06-01T12:00:00-04:56".parse::<TimeBound>().is_err());
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,6 +28,17 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::bar::Resolution;
+
+/// First date of the supported span (inclusive).
+pub const FIRST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+/// Last date of the supported span (inclusive).
+pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).expect("valid date");
+/// UTC seconds of 1900-01-01T00:00:00Z, the first supported instant.
+pub const FIRST_TS: i64 = -2_208_988_800;
+/// UTC seconds of 2101-01-01T00:00:00Z, the end (exclusive) of the supported instants.
+pub const END_TS: i64 = 4_133_980_800;
+/// Largest `N` of the presets `last_N_days`, `last_N_months` and `last_N_bars`.
+pub const MAX_PRESET_COUNT: u32 = 1_000_000;
 
 /// Why a range was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +49,10 @@ pub enum TimeRangeError {
     BadInstant(String),
     #[error("`{0}` is not a preset (ytd, last_N_days, last_N_months, last_N_bars)")]
     BadPreset(String),
+    #[error("`{0}`: the count of a preset must be 1..=1000000")]
+    PresetOutOfRange(String),
+    #[error("`{0}` is outside the supported dates 1900-01-01..2100-12-31")]
+    OutOfSpan(String),
     #[error("give either start/end or a preset, not both")]
     PresetAndBounds,
     #[error("give a start (or a preset)")]
@@ -73,15 +104,36 @@ pub enum TimeBound {
 
 impl FromStr for TimeBound {
     type Err = TimeRangeError;
+    /// A date `YYYY-MM-DD` in 1900-01-01..=2100-12-31 or an RFC 3339 timestamp in
+    /// `[1900-01-01T00:00:00Z, 2101-01-01T00:00:00Z)`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-            return Ok(TimeBound::Date(d));
+        let bound = match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            Ok(d) => TimeBound::Date(d),
+            Err(_) => match DateTime::parse_from_rfc3339(t) {
+                Ok(dt) => TimeBound::Instant(dt.timestamp()),
+                // Years beyond 9999 or before 0 are not RFC 3339, but they are dates the
+                // user meant: say that they are out of span rather than malformed.
+                Err(_) if looks_like_far_year(t) => {
+                    return Err(TimeRangeError::OutOfSpan(s.to_string()));
+                }
+                Err(_) => return Err(TimeRangeError::BadInstant(s.to_string())),
+            },
+        };
+        if bound.in_span() {
+            Ok(bound)
+        } else {
+            Err(TimeRangeError::OutOfSpan(s.to_string()))
         }
-        DateTime::parse_from_rfc3339(t)
-            .map(|dt| TimeBound::Instant(dt.timestamp()))
-            .map_err(|_| TimeRangeError::BadInstant(s.to_string()))
     }
+}
+
+/// `[+-]YYYYY-...`: a date-like text whose year has a sign or more than four digits.
+fn looks_like_far_year(t: &str) -> bool {
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 4 || (digits > 0 && body.len() < t.len()))
+        && body.as_bytes().get(digits) == Some(&b'-')
 }
 
 impl fmt::Display for TimeBound {
@@ -94,6 +146,15 @@ impl fmt::Display for TimeBound {
 }
 
 impl TimeBound {
+    /// True when the bound lies in the supported span: a date in
+    /// [`FIRST_DATE`]..=[`LAST_DATE`], an instant in `[FIRST_TS, END_TS)`.
+    pub fn in_span(&self) -> bool {
+        match *self {
+            TimeBound::Date(d) => (FIRST_DATE..=LAST_DATE).contains(&d),
+            TimeBound::Instant(ts) => (FIRST_TS..END_TS).contains(&ts),
+        }
+    }
+
     /// UTC seconds of the start of this bound for a series (`end_of_day` moves a date to the next midnight).
     fn resolve(self, tz: Tz, resolution: Resolution, end_of_day: bool) -> i64 {
         match self {
@@ -164,8 +225,14 @@ impl FromStr for Preset {
         else {
             return Err(bad());
         };
-        let n: u32 = n.parse().map_err(|_| bad())?;
-        if n == 0 || n > 1_000_000 {
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let n = match n.parse::<u32>() {
+            Ok(n) if (1..=MAX_PRESET_COUNT).contains(&n) => n,
+            _ => return Err(TimeRangeError::PresetOutOfRange(s.to_string())),
+        };
+        if !matches!(unit, "days" | "day" | "months" | "month" | "bars" | "bar") {
             return Err(bad());
         }
         match unit {
@@ -255,7 +322,7 @@ impl RangeSpec {
     ) -> Result<SeriesWindow, TimeRangeError> {
         let (start, end) = self.bounds(tz, now);
         let s = start.resolve(tz, resolution, false);
-        let e = end.map_or(now + 1, |e| e.resolve(tz, resolution, true));
+        let e = end.map_or(now.saturating_add(1), |e| e.resolve(tz, resolution, true));
         let last_bars = match self {
             RangeSpec::Preset {
                 preset: Preset::LastBars(n),
@@ -283,8 +350,10 @@ impl RangeSpec {
                 };
                 let (local, end) = match as_of {
                     Some(TimeBound::Date(d)) => (d, TimeBound::Date(d)),
-                    Some(TimeBound::Instant(t)) => (local_date(t), TimeBound::Instant(t + 1)),
-                    None => (local_date(now), TimeBound::Instant(now + 1)),
+                    Some(TimeBound::Instant(t)) => {
+                        (local_date(t), TimeBound::Instant(t.saturating_add(1)))
+                    }
+                    None => (local_date(now), TimeBound::Instant(now.saturating_add(1))),
                 };
                 let start_date = match preset {
                     Preset::YearToDate => NaiveDate::from_ymd_opt(local.year(), 1, 1),
@@ -293,9 +362,9 @@ impl RangeSpec {
                         local.checked_sub_days(chrono::Days::new(u64::from(n - 1)))
                     }
                     Preset::LastMonths(n) => local.checked_sub_months(Months::new(n)),
-                    Preset::LastBars(_) => NaiveDate::from_ymd_opt(1900, 1, 1),
+                    Preset::LastBars(_) => Some(FIRST_DATE),
                 }
-                .unwrap_or(NaiveDate::MIN);
+                .map_or(FIRST_DATE, |d| d.max(FIRST_DATE));
                 (TimeBound::Date(start_date), Some(end))
             }
         }
@@ -406,6 +475,112 @@ mod tests {
             spec.window(New_York, Resolution::Day, 0).unwrap().last_bars,
             Some(10)
         );
+    }
+
+    #[test]
+    fn year_10000_is_refused_instead_of_printing_plus_10000() {
+        for bad in [
+            "10000-01-01",
+            "+10000-01-01",
+            "10000-01-01T00:00:00Z",
+            "-0001-01-01",
+            "0000-01-01",
+            "2101-01-01",
+            "2101-01-01T00:00:00Z",
+            "1899-12-31",
+            "1899-12-31T23:59:59Z",
+        ] {
+            let e = bad.parse::<TimeBound>().unwrap_err();
+            assert_eq!(e, TimeRangeError::OutOfSpan(bad.to_string()), "{bad}");
+            assert!(e.to_string().contains("1900-01-01..2100-12-31"), "{e}");
+        }
+        let e = RangeSpec::from_parts(Some("2013-01-01"), Some("10000-01-01"), None, None, 0)
+            .unwrap_err();
+        assert_eq!(e, TimeRangeError::OutOfSpan("10000-01-01".into()));
+    }
+
+    #[test]
+    fn pre_1883_new_york_local_mean_times_are_refused() {
+        // Before 1883-11-18 New York kept local mean time (UTC-4:56:02): such instants are
+        // outside the span, so no offset like -04:56 is ever printed.
+        for bad in [
+            "1850-06-01T12:00:00-04:56",
+            "1883-01-01",
+            "1700-01-01T00:00:00Z",
+        ] {
+            assert!(matches!(
+                bad.parse::<TimeBound>(),
+                Err(TimeRangeError::OutOfSpan(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn span_edges_are_accepted() {
+        assert_eq!(
+            "1900-01-01".parse::<TimeBound>(),
+            Ok(TimeBound::Date(FIRST_DATE))
+        );
+        assert_eq!(
+            "2100-12-31".parse::<TimeBound>(),
+            Ok(TimeBound::Date(LAST_DATE))
+        );
+        assert_eq!(
+            "1900-01-01T00:00:00Z".parse::<TimeBound>(),
+            Ok(TimeBound::Instant(FIRST_TS))
+        );
+        assert_eq!(
+            "2100-12-31T23:59:59Z".parse::<TimeBound>(),
+            Ok(TimeBound::Instant(END_TS - 1))
+        );
+        assert_eq!(rfc3339(FIRST_TS), "1900-01-01T00:00:00Z");
+        assert_eq!(rfc3339(END_TS), "2101-01-01T00:00:00Z");
+        assert_eq!((LAST_DATE - FIRST_DATE).num_days() + 1, 73_414);
+        // Garbage is still malformed, not out of span.
+        assert!(matches!(
+            "2013-1x-01".parse::<TimeBound>(),
+            Err(TimeRangeError::BadInstant(_))
+        ));
+    }
+
+    #[test]
+    fn presets_never_start_before_1900() {
+        let spec =
+            RangeSpec::from_parts(None, None, Some("last_1000000_days"), Some("2013-10-31"), 0)
+                .unwrap();
+        assert_eq!(spec.bounds(New_York, 0).0, TimeBound::Date(FIRST_DATE));
+        let spec = RangeSpec::from_parts(None, None, Some("last_3_months"), Some("1900-02-01"), 0)
+            .unwrap();
+        assert_eq!(spec.bounds(New_York, 0).0, TimeBound::Date(FIRST_DATE));
+        assert_eq!(
+            "last_1000001_days".parse::<Preset>(),
+            Err(TimeRangeError::PresetOutOfRange("last_1000001_days".into()))
+        );
+        assert_eq!(
+            "last_99999999999_bars".parse::<Preset>(),
+            Err(TimeRangeError::PresetOutOfRange(
+                "last_99999999999_bars".into()
+            ))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_range_input_never_panics(
+            start in proptest::option::of(".{0,30}"),
+            end in proptest::option::of("[0-9+-]{1,6}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?"),
+            preset in proptest::option::of("(ytd|last_[0-9]{1,12}_(days|months|bars))"),
+            as_of in proptest::option::of("[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+            now in proptest::prelude::any::<i64>(),
+        ) {
+            if let Ok(spec) = RangeSpec::from_parts(start.as_deref(), end.as_deref(), preset.as_deref(), as_of.as_deref(), now) {
+                for res in [Resolution::Minute, Resolution::Day] {
+                    if let Ok(w) = spec.window(New_York, res, now) {
+                        proptest::prop_assert!(w.range.start() < w.range.end());
+                    }
+                }
+            }
+        }
     }
 
     #[test]
