@@ -54,7 +54,7 @@ pub enum Align {
 }
 
 /// Which instant labels a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Label {
     /// The bucket start (default).
     #[default]
@@ -62,6 +62,8 @@ pub enum Label {
     /// The bucket end (exclusive end of the interval).
     End,
 }
+
+tradeassist_model::named_options!(Label, "bar label", [Start = "start", End = "end"]);
 
 /// What an aggregation computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -177,7 +177,7 @@ fn scan_segment(bars: &[Bar], i: &mut usize, a: i64, b: i64, step: i64, r: &mut 
 }
 
 /// How missing buckets are filled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FillMethod {
     /// Only buckets with data (default).
     #[default]
@@ -190,6 +190,17 @@ pub enum FillMethod {
     /// bar with data, by bucket position (O=H=L=C), zero volume.
     Linear,
 }
+
+tradeassist_model::named_options!(
+    FillMethod,
+    "fill method",
+    [
+        None = "none",
+        Null = "null",
+        Prev = "prev",
+        Linear = "linear"
+    ]
+);
 
 impl Aggregator<'_> {
     /// Fill the empty expected buckets of `range` in an aggregation of that range.

@@ -23,7 +23,7 @@ use tradeassist_model::{Resolution, TimeRange, rfc3339};
 use tradeassist_store::BarQuery;
 use tradeassist_store::bench::{BENCH_START, Latency, NaiveQueries, bench_symbols};
 
-use crate::{FetchInput, FetchRequest, Service, ServiceError};
+use crate::{Query, Service, ServiceError};
 
 /// Reads of "1 day of 1m" per variant.
 const DAY_READS: usize = 200;
@@ -53,20 +53,13 @@ pub struct QueryBenchReport {
     pub rollup_hits: usize,
 }
 
-fn request(
-    symbol: &str,
-    frequency: &str,
-    range: TimeRange,
-    now: i64,
-) -> Result<FetchRequest, ServiceError> {
-    let input = FetchInput {
-        symbols: vec![symbol.to_string()],
-        frequency: frequency.into(),
-        start: Some(rfc3339(range.start())),
-        end: Some(rfc3339(range.end())),
-        ..Default::default()
-    };
-    FetchRequest::parse(&input, now)
+fn request(symbol: &str, frequency: &str, range: TimeRange) -> Result<Query, ServiceError> {
+    format!(
+        "symbols={symbol}&frequency={frequency}&start={}&end={}",
+        rfc3339(range.start()),
+        rfc3339(range.end())
+    )
+    .parse()
 }
 
 /// Time `f` once.
@@ -119,7 +112,7 @@ pub async fn bench_query(
         let (k, range) = (pick(i), day(i));
         timed(
             &mut fetched,
-            service.fetch(&request(&names[k], "1m", range, now)?),
+            service.fetch(&request(&names[k], "1m", range)?, now),
         )
         .await?;
         let q = BarQuery {
@@ -144,7 +137,7 @@ pub async fn bench_query(
         let k = pick(i);
         let got = timed(
             &mut rollup,
-            service.fetch(&request(&names[k], "1d", year, now)?),
+            service.fetch(&request(&names[k], "1d", year)?, now),
         )
         .await?;
         let q = BarQuery {

@@ -6,137 +6,17 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use tradeassist_engine::{
-    Adjust, Adjustment, AggBar, Calendar, ContinuousBuilder, ContinuousError, ContinuousSpec,
-    ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, ExpiryRules, RollAnchor,
-    RollEvent, RollPrice, RollRule, RollTrigger, VwapSource, daily_stats,
+    Adjust, Adjustment, AggBar, BarSpec, Calendar, ContinuousBuilder, ContinuousError,
+    ContinuousSpec, ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, ExpiryRules,
+    RollDetail, RollEvent, VwapSource, daily_stats,
 };
-use tradeassist_model::{AssetClass, Bar, Instrument, Resolution, TimeRange};
-use tradeassist_store::{
-    BarQuery, InstrumentFilter, RollHistory, RollHistoryKey, SeriesInfo, StoredRoll,
-};
+use tradeassist_model::{Bar, Instrument, Resolution, TimeRange};
+use tradeassist_store::{BarQuery, RollHistory, RollHistoryKey, SeriesInfo, StoredRoll};
 
-use crate::fetch::{FetchInput, FetchRequest, SeriesResult, derive_bars, trading_day_window};
-use crate::{Service, ServiceError};
-
-/// Calendar days read before the window so roll decisions see the sessions before it.
-const LOOKBACK_DAYS: i64 = 45;
-
-/// Overrides of a continuous symbol's defaults, validated.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContinuousOverrides {
-    pub rule: Option<RollRule>,
-    pub roll_offset: Option<u32>,
-    pub anchor: Option<RollAnchor>,
-    pub roll_price: Option<RollPrice>,
-    pub rank: Option<usize>,
-    /// The raw `adjust` value; interpreted per asset class (futures modes or equity modes).
-    pub adjust: Option<String>,
-}
-
-fn invalid(field: &'static str, e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::invalid(field, e.to_string())
-}
-
-impl ContinuousOverrides {
-    pub(crate) fn parse(input: &FetchInput) -> Result<Self, ServiceError> {
-        let rule = match input.roll.as_deref().map(str::trim) {
-            None | Some("") => {
-                if !input.roll_dates.is_empty() {
-                    return Err(ServiceError::invalid(
-                        "roll_dates",
-                        "roll_dates need roll=fixed",
-                    ));
-                }
-                None
-            }
-            Some(r) if r.eq_ignore_ascii_case("fixed") => {
-                if input.roll_dates.is_empty() {
-                    return Err(ServiceError::invalid(
-                        "roll_dates",
-                        "roll=fixed needs roll_dates",
-                    ));
-                }
-                let dates = input
-                    .roll_dates
-                    .iter()
-                    .map(|d| {
-                        d.trim()
-                            .parse::<NaiveDate>()
-                            .map_err(|_| invalid("roll_dates", format!("`{d}` is not a date")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Some(RollRule::Fixed(dates))
-            }
-            Some(r) => Some(r.parse::<RollRule>().map_err(|e| invalid("roll", e))?),
-        };
-        let adjust = input
-            .adjust
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_ascii_lowercase);
-        if let Some(a) = &adjust
-            && a.parse::<Adjust>().is_err()
-            && a.parse::<tradeassist_engine::PriceAdjustment>().is_err()
-        {
-            return Err(ServiceError::invalid(
-                "adjust",
-                format!(
-                    "`{a}` is not an adjustment (futures: none, difference_back, ratio_back, difference_forward, ratio_forward; stocks: none, split, all)"
-                ),
-            ));
-        }
-        Ok(ContinuousOverrides {
-            rule,
-            roll_offset: input.roll_offset,
-            anchor: input
-                .roll_anchor
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| invalid("roll_anchor", e))?,
-            roll_price: input
-                .roll_price
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| invalid("roll_price", e))?,
-            rank: input.rank,
-            adjust,
-        })
-    }
-
-    /// True when any futures-only option is set (refused for plain instruments).
-    pub fn any_roll_option(&self) -> bool {
-        self.rule.is_some()
-            || self.roll_offset.is_some()
-            || self.anchor.is_some()
-            || self.roll_price.is_some()
-            || self.rank.is_some()
-    }
-
-    /// The spec of a continuous symbol with these overrides applied.
-    pub fn spec(&self, symbol: &ContinuousSymbol) -> Result<ContinuousSpec, ServiceError> {
-        let mut spec =
-            ContinuousSpec::new(self.rule.clone().unwrap_or_else(|| symbol.rule.clone()));
-        spec.rank = self.rank.unwrap_or(symbol.rank);
-        if let Some(o) = self.roll_offset {
-            spec.roll_offset = o;
-        }
-        if let Some(a) = self.anchor {
-            spec.anchor = a;
-        }
-        if let Some(p) = self.roll_price {
-            spec.roll_price = p;
-        }
-        if let Some(a) = &self.adjust {
-            spec.adjust = a.parse::<Adjust>().map_err(|_| {
-                ServiceError::invalid("adjust", format!("`{a}` is an equity adjustment; futures take none, difference_back, ratio_back, difference_forward or ratio_forward"))
-            })?;
-        }
-        Ok(spec)
-    }
-}
+use crate::derive::derive_bars;
+use crate::fetch::SeriesResult;
+use crate::plan::{LOOKBACK_DAYS, Plan, SeriesPlan, SeriesTarget};
+use crate::{Query, Service, ServiceError};
 
 /// What a continuous result carries beyond its bars.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,13 +26,15 @@ pub struct ContinuousInfo {
     /// Contract of each output bar (of its last base bar), parallel to the bars.
     pub bar_contracts: Vec<Arc<str>>,
     /// Rolls that take effect inside the window.
-    pub rolls: Vec<RollEvent>,
+    pub rolls: Vec<Roll>,
     pub warnings: Vec<String>,
 }
 
-/// `ROOT.RULE.RANK`, if the symbol is one.
-pub(crate) fn parse_continuous(symbol: &str) -> Option<ContinuousSymbol> {
-    symbol.contains('.').then(|| symbol.parse().ok()).flatten()
+/// One roll of a continuous series: its prices and adjustment, and what decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Roll {
+    pub event: RollEvent,
+    pub detail: RollDetail,
 }
 
 /// Daily volume / open interest of a contract from its daily bars and open-interest-only readings.
@@ -174,63 +56,6 @@ fn daily_from(cal: &Calendar, day_bars: &[Bar], readings: &[(i64, f64)]) -> Vec<
 }
 
 impl Service {
-    /// Stored contracts of a futures root, by contract month.
-    pub async fn contracts_of(&self, root: &str) -> Result<Vec<Instrument>, ServiceError> {
-        let filter = InstrumentFilter {
-            text: Some(root.to_string()),
-            asset_class: Some(AssetClass::Future),
-            limit: Some(1000),
-        };
-        let mut contracts: Vec<Instrument> = self
-            .store
-            .search_instruments(&filter)
-            .await?
-            .into_iter()
-            .filter(|i| {
-                i.contract
-                    .as_ref()
-                    .is_some_and(|c| c.root.eq_ignore_ascii_case(root))
-            })
-            .collect();
-        contracts.sort_by_key(|i| i.contract.as_ref().map(|c| c.month));
-        Ok(contracts)
-    }
-
-    /// Which stored resolution serves a continuous request (daily bars for daily-and-longer
-    /// frequencies when stored), with the stored series of every contract.
-    async fn continuous_base(
-        &self,
-        req: &FetchRequest,
-        symbol: &ContinuousSymbol,
-        contracts: &[Instrument],
-    ) -> Result<(Resolution, Vec<Vec<SeriesInfo>>), ServiceError> {
-        let mut has_day = false;
-        let mut has_minute = false;
-        let mut stored = Vec::with_capacity(contracts.len());
-        for c in contracts {
-            let series = self.store.series(c.id).await?;
-            for s in &series {
-                has_day |= s.resolution == Resolution::Day;
-                has_minute |= s.resolution == Resolution::Minute;
-            }
-            stored.push(series);
-        }
-        let intraday = matches!(req.bars, tradeassist_engine::BarSpec::Time(tf) if tf.is_intraday())
-            || matches!(req.bars, tradeassist_engine::BarSpec::Activity(_));
-        let base = match req.options.base {
-            Some(b) => b,
-            None if !intraday && has_day => Resolution::Day,
-            None => Resolution::Minute,
-        };
-        if (base == Resolution::Day && !has_day) || (base == Resolution::Minute && !has_minute) {
-            return Err(ServiceError::UnsupportedFrequency(format!(
-                "{} has no {base} series",
-                symbol
-            )));
-        }
-        Ok((base, stored))
-    }
-
     /// Base bars and daily volume / open interest of every contract over `read`; contracts
     /// without data there are left out. Also returns the number of base bars read.
     async fn contract_data(
@@ -290,34 +115,30 @@ impl Service {
 
     pub(crate) async fn fetch_continuous(
         &self,
-        req: &FetchRequest,
-        symbol: &ContinuousSymbol,
-        contracts: Vec<Instrument>,
+        plan: &Plan,
+        sp: &SeriesPlan,
     ) -> Result<SeriesResult, ServiceError> {
-        let first = contracts
-            .first()
-            .expect("caller checks for contracts")
-            .clone();
-        let calendar =
-            Calendar::get(&first.calendar).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let session = req
-            .options
-            .session
-            .unwrap_or(tradeassist_engine::SessionFilter::All);
-        let spec = req.options.continuous.spec(symbol)?;
-        let (base, _) = self.continuous_base(req, symbol, &contracts).await?;
-        let window =
-            trading_day_window(&req.range, calendar, session, base, first.timezone, req.now)?;
+        let SeriesTarget::Continuous {
+            symbol,
+            contracts,
+            spec,
+        } = &sp.target
+        else {
+            unreachable!("fetch_continuous serves continuous symbols");
+        };
+        let req = &plan.query;
+        let first = contracts.first().expect("plans carry contracts");
+        let (calendar, base, session, window) = (sp.calendar, sp.base, sp.session, sp.window);
         let read = TimeRange::new(
-            window.range.start() - LOOKBACK_DAYS * 86_400,
+            window.range.start().saturating_sub(LOOKBACK_DAYS * 86_400),
             window.range.end(),
         )
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let (data, read_bars) = self.contract_data(&contracts, calendar, base, read).await?;
+        let (data, read_bars) = self.contract_data(contracts, calendar, base, read).await?;
         let series = ContinuousBuilder::new(calendar, base)
             .map_err(continuous_error)?
             .with_rules(ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?)
-            .build(&data, &spec)
+            .build(&data, spec)
             .map_err(continuous_error)?;
         // Derive per segment when unadjusted, so no bucket mixes two contracts' raw prices.
         // Daily windows are in date keys; bars of a day or longer carry their trading date.
@@ -351,8 +172,9 @@ impl Service {
             ..window
         };
         for (contract, base_bars) in &groups {
-            let (derived, source) =
-                derive_bars(req, calendar, base, session, &no_last, base_bars, None)?;
+            let (derived, source) = derive_bars(
+                req, plan.now, calendar, base, session, &no_last, base_bars, None,
+            )?;
             vwap_source = source;
             for b in derived.into_iter().filter(in_window) {
                 // The contract of the bucket's last base bar.
@@ -376,13 +198,17 @@ impl Service {
         let rolls = series
             .rolls
             .iter()
-            .filter(|r| r.date >= start_day && r.ts < window.range.end())
-            .map(|r| RollEvent {
-                ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()),
-                ..r.clone()
+            .zip(&series.roll_details)
+            .filter(|(r, _)| r.date >= start_day && r.ts < window.range.end())
+            .map(|(r, detail)| Roll {
+                event: RollEvent {
+                    ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()),
+                    ..r.clone()
+                },
+                detail: detail.clone(),
             })
             .collect();
-        let warnings = series.warnings.iter().map(|w| format!("{w:?}")).collect();
+        let warnings = series.warnings.iter().map(ToString::to_string).collect();
         let mut instrument = first.clone();
         instrument.id = -1;
         instrument.def.symbol = symbol.to_string();
@@ -403,7 +229,7 @@ impl Service {
             base_bars: read_bars,
             continuous: Some(ContinuousInfo {
                 symbol: symbol.clone(),
-                spec,
+                spec: spec.clone(),
                 bar_contracts,
                 rolls,
                 warnings,
@@ -413,12 +239,16 @@ impl Service {
 }
 
 /// Map engine errors to client errors where the request is at fault.
-fn continuous_error(e: ContinuousError) -> ServiceError {
+pub(crate) fn continuous_error(e: ContinuousError) -> ServiceError {
     match e {
         ContinuousError::RankUnavailable { .. } => ServiceError::invalid("rank", e.to_string()),
         ContinuousError::NonPositivePrice { .. } => ServiceError::invalid("adjust", e.to_string()),
         ContinuousError::FixedDatesUnordered(_) => {
             ServiceError::invalid("roll_dates", e.to_string())
+        }
+        ContinuousError::OutOfRange { option, .. } => ServiceError::invalid(option, e.to_string()),
+        ContinuousError::NoContractsInCycle { .. } => {
+            ServiceError::invalid("months", e.to_string())
         }
         ContinuousError::NoContracts => ServiceError::NotFound(e.to_string()),
         ContinuousError::Expiry(_) => ServiceError::invalid("symbols", e.to_string()),
@@ -478,41 +308,40 @@ impl Service {
     /// used, its open-interest readings) is unchanged, else recomputed and stored again.
     /// `from_history` says which happened. Cumulative adjustments are relative to the window,
     /// as in a fetch.
-    pub async fn rolls(&self, mut req: FetchRequest) -> Result<RollsResult, ServiceError> {
-        let [symbol] = req.symbols.as_slice() else {
+    pub async fn rolls(&self, query: &Query, now: i64) -> Result<RollsResult, ServiceError> {
+        let [symbol] = query.symbols.as_slice() else {
             return Err(ServiceError::invalid(
                 "symbols",
                 "give one continuous symbol such as ES.v.0",
             ));
         };
-        let continuous = parse_continuous(symbol).ok_or_else(|| {
-            ServiceError::invalid(
+        if crate::resolve::parse_continuous(symbol).is_none() {
+            return Err(ServiceError::invalid(
                 "symbols",
                 format!("`{symbol}` is not a continuous symbol such as ES.v.0"),
-            )
-        })?;
-        let contracts = self.contracts_of(&continuous.root).await?;
-        if contracts.is_empty() {
-            return Err(ServiceError::UnknownSymbols(vec![symbol.clone()]));
+            ));
         }
-        req.bars = tradeassist_engine::BarSpec::Time("1d".parse().expect("valid"));
-        let spec = req.options.continuous.spec(&continuous)?;
-        let (base, stored) = self.continuous_base(&req, &continuous, &contracts).await?;
-        let calendar = Calendar::get(&contracts[0].calendar)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let session = req
-            .options
-            .session
-            .unwrap_or(tradeassist_engine::SessionFilter::All);
-        let window = trading_day_window(
-            &req.range,
-            calendar,
-            session,
-            base,
-            contracts[0].timezone,
-            req.now,
-        )?;
-        let read_start = window.range.start() - LOOKBACK_DAYS * 86_400;
+        // Rolls are decided on trading days: plan the series as daily bars.
+        let query = Query {
+            bars: BarSpec::Time("1d".parse().expect("valid")),
+            ..query.clone()
+        };
+        let plan = self.plan(&query, now).await?;
+        let sp = &plan.series[0];
+        let SeriesTarget::Continuous {
+            symbol: continuous,
+            contracts,
+            spec,
+        } = &sp.target
+        else {
+            unreachable!("a continuous symbol plans as one");
+        };
+        let (calendar, base, session, window) = (sp.calendar, sp.base, sp.session, sp.window);
+        let mut stored = Vec::with_capacity(contracts.len());
+        for c in contracts {
+            stored.push(self.store.series(c.id).await?);
+        }
+        let read_start = window.range.start().saturating_sub(LOOKBACK_DAYS * 86_400);
         // Contracts with data around the window: a rank beyond them (or no data at all) is
         // decided on the window alone, exactly as a fetch decides it.
         let around = stored
@@ -525,8 +354,8 @@ impl Service {
                 })
             })
             .count();
-        let key = history_key(&continuous.root, &spec, base);
-        let fingerprint = self.fingerprint(&contracts, &stored, base).await?;
+        let key = history_key(&continuous.root, spec, base);
+        let fingerprint = self.fingerprint(contracts, &stored, base).await?;
         let history = match spec.rank < around {
             true => self.store.roll_history(&key, &fingerprint).await?,
             false => None,
@@ -534,10 +363,10 @@ impl Service {
         let (history, from_history) = match history {
             Some(h) => (h, true),
             None if spec.rank >= around => {
-                return self.window_rolls(&req, continuous, contracts).await;
+                return self.window_rolls(&plan).await;
             }
             None => match self
-                .compute_history(&contracts, &stored, calendar, base, &spec, &fingerprint)
+                .compute_history(contracts, &stored, calendar, base, spec, &fingerprint)
                 .await
             {
                 Ok(Some(h)) => {
@@ -549,28 +378,33 @@ impl Service {
                 // Too much data for one pass, or the whole history cannot be built (e.g. a
                 // ratio adjustment over negative prices outside the window): decide on the
                 // window alone, as a fetch does, and store nothing.
-                Ok(None) | Err(_) => return self.window_rolls(&req, continuous, contracts).await,
+                Ok(None) | Err(_) => return self.window_rolls(&plan).await,
             },
         };
-        let events = history
+        let rolls = history
             .events
             .iter()
-            .map(roll_event)
+            .map(roll_of)
             .collect::<Result<Vec<_>, _>>()?;
         // The rolls a fetch of the window sees: from the lookback before the window to its end.
-        let seen: Vec<RollEvent> = events
+        let (mut seen, details): (Vec<RollEvent>, Vec<RollDetail>) = rolls
             .into_iter()
-            .filter(|r| r.ts >= read_start && r.ts < window.range.end())
-            .collect();
-        let seen = with_cumulative(spec.adjust, seen);
+            .filter(|r| r.event.ts >= read_start && r.event.ts < window.range.end())
+            .map(|r| (r.event, r.detail))
+            .unzip();
+        tradeassist_engine::apply_cumulative(spec.adjust, &mut seen);
         let start_day = calendar.local_date(window.range.start());
         let end_day = tradeassist_model::time::utc_date(window.range.end() - 1);
         let rolls = seen
             .into_iter()
-            .filter(|r| r.date >= start_day)
-            .map(|r| RollEvent {
-                ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()),
-                ..r
+            .zip(details)
+            .filter(|(r, _)| r.date >= start_day)
+            .map(|(r, detail)| Roll {
+                event: RollEvent {
+                    ts: calendar.session(r.date, session).map_or(r.ts, |s| s.open()),
+                    ..r
+                },
+                detail,
             })
             .collect();
         let warnings = history
@@ -579,11 +413,12 @@ impl Service {
             .filter_map(|w| {
                 let (date, text) = w.split_once('\t')?;
                 let date = date.parse::<NaiveDate>().ok()?;
-                (date >= start_day && date <= end_day).then(|| text.to_string())
+                let warning = ContinuousWarning::decode(text).ok()?;
+                (date >= start_day && date <= end_day).then(|| warning.to_string())
             })
             .collect();
         Ok(RollsResult {
-            symbol: continuous,
+            symbol: continuous.clone(),
             rolls,
             warnings,
             from_history,
@@ -591,18 +426,13 @@ impl Service {
     }
 
     /// The roll table as a fetch of the window computes it (nothing stored).
-    async fn window_rolls(
-        &self,
-        req: &FetchRequest,
-        symbol: ContinuousSymbol,
-        contracts: Vec<Instrument>,
-    ) -> Result<RollsResult, ServiceError> {
-        let result = self.fetch_continuous(req, &symbol, contracts).await?;
+    async fn window_rolls(&self, plan: &Plan) -> Result<RollsResult, ServiceError> {
+        let result = self.fetch_continuous(plan, &plan.series[0]).await?;
         let info = result
             .continuous
             .expect("continuous results carry their rolls");
         Ok(RollsResult {
-            symbol,
+            symbol: info.symbol,
             rolls: info.rolls,
             warnings: info.warnings,
             from_history: false,
@@ -616,7 +446,7 @@ impl Service {
         stored: &[Vec<SeriesInfo>],
         base: Resolution,
     ) -> Result<String, ServiceError> {
-        let mut text = format!("v1 {}\n", env!("CARGO_PKG_VERSION"));
+        let mut text = format!("v2 {}\n", env!("CARGO_PKG_VERSION"));
         for (c, series) in contracts.iter().zip(stored) {
             let k = c.contract.as_ref().expect("futures carry contracts");
             text.push_str(&format!(
@@ -694,13 +524,18 @@ impl Service {
                     ContinuousWarning::RollPriceFallback { date, .. }
                     | ContinuousWarning::RankExhausted { date } => *date,
                 };
-                format!("{date}\t{w:?}")
+                format!("{date}\t{}", w.encode())
             })
             .collect();
         Ok(Some(RollHistory {
             fingerprint: fingerprint.to_string(),
             computed_at: crate::now(),
-            events: series.rolls.iter().map(stored_roll).collect(),
+            events: series
+                .rolls
+                .iter()
+                .zip(&series.roll_details)
+                .map(|(r, d)| stored_roll(r, d))
+                .collect(),
             warnings,
         }))
     }
@@ -711,7 +546,7 @@ impl Service {
 pub struct RollsResult {
     pub symbol: ContinuousSymbol,
     /// Rolls that take effect inside the window.
-    pub rolls: Vec<RollEvent>,
+    pub rolls: Vec<Roll>,
     pub warnings: Vec<String>,
     /// True when the events came from the stored roll history (inputs unchanged since they
     /// were computed), false when they were computed for this call.
@@ -744,48 +579,20 @@ impl Fnv {
 fn history_key(root: &str, spec: &ContinuousSpec, base: Resolution) -> RollHistoryKey {
     RollHistoryKey {
         root: root.to_ascii_uppercase(),
-        rule: spec.rule.as_str().to_string(),
-        fixed_dates: match &spec.rule {
-            RollRule::Fixed(dates) => dates
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            _ => String::new(),
-        },
+        rule: spec.rule.clone(),
         roll_offset: spec.roll_offset,
-        anchor: match spec.anchor {
-            RollAnchor::LastTrade => "last_trade",
-            RollAnchor::FirstNotice => "first_notice",
-        }
-        .to_string(),
+        anchor: spec.anchor,
         rank: u32::try_from(spec.rank).unwrap_or(u32::MAX),
-        roll_price: match spec.roll_price {
-            RollPrice::LastCloseBoth => "last_close_both",
-            RollPrice::LastOldFirstNew => "last_old_first_new",
-        }
-        .to_string(),
-        adjust: spec.adjust.as_str().to_string(),
+        roll_price: spec.roll_price,
+        adjust: spec.adjust,
+        cycle: spec.cycle,
+        grace_sessions: spec.grace_sessions,
+        skip_to_most_active: spec.skip_to_most_active,
         base,
     }
 }
 
-fn stored_roll(r: &RollEvent) -> StoredRoll {
-    let (trigger, date, front, next) = match &r.trigger {
-        RollTrigger::Calendar { anchor } => ("calendar", Some(*anchor), None, None),
-        RollTrigger::Volume {
-            session,
-            front,
-            next,
-        } => ("volume", Some(*session), Some(*front), Some(*next)),
-        RollTrigger::OpenInterest {
-            session,
-            front,
-            next,
-        } => ("open_interest", Some(*session), Some(*front), Some(*next)),
-        RollTrigger::Fixed { date } => ("fixed", Some(*date), None, None),
-        RollTrigger::Expired { last_trade } => ("expired", Some(*last_trade), None, None),
-    };
+fn stored_roll(r: &RollEvent, detail: &RollDetail) -> StoredRoll {
     StoredRoll {
         date: r.date,
         ts: r.ts,
@@ -793,93 +600,30 @@ fn stored_roll(r: &RollEvent) -> StoredRoll {
         to: r.to.to_string(),
         from_price: r.from_price,
         to_price: r.to_price,
-        trigger: trigger.to_string(),
-        trigger_date: date,
-        trigger_front: front,
-        trigger_next: next,
+        trigger: detail.encode(),
     }
 }
 
-fn roll_event(r: &StoredRoll) -> Result<RollEvent, ServiceError> {
-    let corrupt = || {
+fn roll_of(r: &StoredRoll) -> Result<Roll, ServiceError> {
+    let detail = RollDetail::decode(&r.trigger).map_err(|e| {
         ServiceError::Internal(format!(
-            "stored roll {} {} -> {} is incomplete",
+            "stored roll {} {} -> {} is unreadable: {e}",
             r.date, r.from, r.to
         ))
-    };
-    let date = r.trigger_date.ok_or_else(corrupt);
-    let values = r.trigger_front.zip(r.trigger_next).ok_or_else(corrupt);
-    let trigger = match r.trigger.as_str() {
-        "calendar" => RollTrigger::Calendar { anchor: date? },
-        "volume" => {
-            let (front, next) = values?;
-            RollTrigger::Volume {
-                session: date?,
-                front,
-                next,
-            }
-        }
-        "open_interest" => {
-            let (front, next) = values?;
-            RollTrigger::OpenInterest {
-                session: date?,
-                front,
-                next,
-            }
-        }
-        "fixed" => RollTrigger::Fixed { date: date? },
-        "expired" => RollTrigger::Expired { last_trade: date? },
-        _ => return Err(corrupt()),
-    };
-    Ok(RollEvent {
-        date: r.date,
-        ts: r.ts,
-        from: Arc::from(r.from.as_str()),
-        to: Arc::from(r.to.as_str()),
-        from_price: r.from_price,
-        to_price: r.to_price,
-        difference: r.to_price - r.from_price,
-        ratio: (r.from_price > 0.0 && r.to_price > 0.0).then(|| r.to_price / r.from_price),
-        cumulative: Adjustment::None,
-        trigger,
+    })?;
+    Ok(Roll {
+        event: RollEvent {
+            date: r.date,
+            ts: r.ts,
+            from: Arc::from(r.from.as_str()),
+            to: Arc::from(r.to.as_str()),
+            from_price: r.from_price,
+            to_price: r.to_price,
+            difference: r.to_price - r.from_price,
+            ratio: (r.from_price > 0.0 && r.to_price > 0.0).then(|| r.to_price / r.from_price),
+            cumulative: Adjustment::None,
+            trigger: detail.trigger.clone(),
+        },
+        detail,
     })
-}
-
-/// Set each roll's cumulative adjustment as the engine does for a series with exactly these
-/// rolls: backward modes over this roll and every later one, forward modes over this roll and
-/// every earlier one.
-fn with_cumulative(adjust: Adjust, mut rolls: Vec<RollEvent>) -> Vec<RollEvent> {
-    let ratio = |r: &RollEvent| r.to_price / r.from_price;
-    match adjust {
-        Adjust::None => {}
-        Adjust::DifferenceBack => {
-            let mut acc = 0.0;
-            for r in rolls.iter_mut().rev() {
-                acc += r.difference;
-                r.cumulative = Adjustment::Add(acc);
-            }
-        }
-        Adjust::RatioBack => {
-            let mut acc = 1.0;
-            for r in rolls.iter_mut().rev() {
-                acc *= ratio(r);
-                r.cumulative = Adjustment::Multiply(acc);
-            }
-        }
-        Adjust::DifferenceForward => {
-            let mut acc = 0.0;
-            for r in &mut rolls {
-                acc -= r.difference;
-                r.cumulative = Adjustment::Add(acc);
-            }
-        }
-        Adjust::RatioForward => {
-            let mut acc = 1.0;
-            for r in &mut rolls {
-                acc /= ratio(r);
-                r.cumulative = Adjustment::Multiply(acc);
-            }
-        }
-    }
-    rolls
 }

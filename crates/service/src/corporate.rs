@@ -11,7 +11,6 @@ use tradeassist_model::{AssetClass, Bar, Instrument, Resolution};
 use tradeassist_providers::file::maybe_gunzip;
 use tradeassist_store::{FactorRecord, FactorSet};
 
-use crate::continuous::ContinuousOverrides;
 use crate::{Service, ServiceError};
 
 /// A factor file to import.
@@ -100,42 +99,6 @@ fn factor_file(symbol: &str, rows: &[FactorRecord]) -> Result<FactorFile, Servic
         .map_err(|e| ServiceError::Internal(format!("stored factors of {symbol}: {e}")))
 }
 
-/// The equity adjustment a request asks for on a plain (non-continuous) instrument. Stocks and
-/// indexes take `none`, `split` or `all`; a single futures contract only `none`.
-pub(crate) fn equity_adjustment(
-    options: &ContinuousOverrides,
-    instrument: &Instrument,
-) -> Result<PriceAdjustment, ServiceError> {
-    let Some(adjust) = options.adjust.as_deref() else {
-        return Ok(PriceAdjustment::None);
-    };
-    match instrument.asset_class {
-        AssetClass::Stock | AssetClass::Index => adjust.parse::<PriceAdjustment>().map_err(|_| {
-            ServiceError::invalid(
-                "adjust",
-                format!(
-                    "`{adjust}` is a futures adjustment; {} is a {} and takes none, split or all",
-                    instrument.symbol, instrument.asset_class
-                ),
-            )
-        }),
-        AssetClass::Future => match adjust.parse::<PriceAdjustment>() {
-            Ok(PriceAdjustment::None) => Ok(PriceAdjustment::None),
-            _ => Err(ServiceError::invalid(
-                "adjust",
-                format!(
-                    "{} is a single futures contract: its prices are not adjusted; use a continuous symbol such as {}.c.0 for roll adjustments",
-                    instrument.symbol,
-                    instrument
-                        .contract
-                        .as_ref()
-                        .map_or("ES", |c| c.root.as_str())
-                ),
-            )),
-        },
-    }
-}
-
 /// Corporate-action factors of an instrument prepared for one request.
 pub(crate) struct EquityAdjuster {
     mode: PriceAdjustment,
@@ -216,7 +179,7 @@ impl Service {
                     format!("{name}: no factor rows"),
                 ));
             }
-            let instrument = self.store.instrument(&symbol).await?.ok_or_else(|| {
+            let instrument = self.find_instrument(&symbol).await?.ok_or_else(|| {
                 ServiceError::NotFound(format!(
                     "{name}: no instrument {symbol} is stored; import its bars first or name another symbol with --symbol"
                 ))

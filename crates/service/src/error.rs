@@ -12,6 +12,15 @@ pub enum ServiceError {
     },
     #[error("unknown symbol(s): {}", .0.join(", "))]
     UnknownSymbols(Vec<String>),
+    /// A short contract symbol fits several stored contracts.
+    #[error("`{symbol}` is ambiguous: it matches {}; give the year in full", .candidates.join(", "))]
+    AmbiguousSymbol {
+        symbol: String,
+        candidates: Vec<String>,
+    },
+    /// The instrument's trading calendar is not known to this build.
+    #[error("{symbol} uses a trading calendar this server does not know: {message}")]
+    UnknownCalendar { symbol: String, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

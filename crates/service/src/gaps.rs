@@ -4,7 +4,23 @@ use tradeassist_engine::{GapReport, SessionFilter, detect_gaps};
 use tradeassist_model::{Instrument, RangeSpec, Resolution, SeriesWindow};
 use tradeassist_store::BarQuery;
 
-use crate::{Service, ServiceError, default_session};
+use crate::derive::{default_session, trading_day_window};
+use crate::resolve::calendar_of;
+use crate::{Service, ServiceError};
+
+/// Most gap spans one report lists; the counts always cover the whole range.
+pub const MAX_GAPS_LISTED: usize = 10_000;
+
+/// A gap-detection request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapQuery {
+    pub symbol: String,
+    /// The stored base series to check.
+    pub base: Resolution,
+    pub range: RangeSpec,
+    /// `None`: the asset class's default session.
+    pub session: Option<SessionFilter>,
+}
 
 /// Gaps of one series.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,26 +29,33 @@ pub struct GapResult {
     pub base: Resolution,
     pub session: SessionFilter,
     pub window: SeriesWindow,
+    /// Counts over the whole window; `gaps` holds the first [`MAX_GAPS_LISTED`] spans.
     pub report: GapReport,
+    /// Number of gaps in the window (may exceed `report.gaps.len()`).
+    pub total_gaps: usize,
+}
+
+impl GapResult {
+    /// True when the report lists fewer gaps than the window holds.
+    pub fn truncated(&self) -> bool {
+        self.total_gaps > self.report.gaps.len()
+    }
 }
 
 impl Service {
-    /// Spans of `range` where the calendar expects `base` bars of `symbol` and none are stored.
-    pub async fn gaps(
-        &self,
-        symbol: &str,
-        base: Resolution,
-        range: &RangeSpec,
-        session: Option<SessionFilter>,
-        now: i64,
-    ) -> Result<GapResult, ServiceError> {
-        let (instrument, calendar) = self.instrument_with_calendar(symbol).await?;
-        let session = session.unwrap_or_else(|| default_session(&instrument));
-        let window = crate::fetch::trading_day_window(
-            range,
+    /// Spans of the range where the calendar expects base bars of the symbol and none are
+    /// stored.
+    pub async fn gaps(&self, query: &GapQuery, now: i64) -> Result<GapResult, ServiceError> {
+        let instrument = self.resolve_instrument(&query.symbol).await?;
+        let calendar = calendar_of(&instrument)?;
+        let session = query
+            .session
+            .unwrap_or_else(|| default_session(&instrument));
+        let window = trading_day_window(
+            &query.range,
             calendar,
             session,
-            base,
+            query.base,
             instrument.timezone,
             now,
         )?;
@@ -42,22 +65,25 @@ impl Service {
                 "gap detection needs a time range, not last_N_bars",
             ));
         }
-        let query = BarQuery {
+        let read = BarQuery {
             instrument_id: instrument.id,
-            resolution: base,
+            resolution: query.base,
             range: window.range,
             last: None,
             max_rows: 0,
         };
-        let bars = self.read_base(query, self.limits.max_base_bars).await?;
-        let report = detect_gaps(&bars, base, calendar, session, window.range)
+        let bars = self.read_base(read, self.limits.max_base_bars).await?;
+        let mut report = detect_gaps(&bars, query.base, calendar, session, window.range)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let total_gaps = report.gaps.len();
+        report.gaps.truncate(MAX_GAPS_LISTED);
         Ok(GapResult {
             instrument,
-            base,
+            base: query.base,
             session,
             window,
             report,
+            total_gaps,
         })
     }
 }

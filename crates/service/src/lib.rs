@@ -1,23 +1,20 @@
 //! Use cases of TradeAssist Historical Data. The server and the CLI call these; they in turn
-//! call the store and the providers. Nothing here knows HTTP, JSON or argv.
+//! call the store and the providers. Nothing here knows HTTP or argv; JSON appears only as
+//! the stored form of saved queries.
+//!
+//! Every bar request is one typed [`Query`]; [`Service::plan`] resolves it (symbols,
+//! defaults, windows, work estimates) and [`Service::execute`] runs the plan.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use tradeassist_service::{FetchRequest, Limits, Service};
+//! use tradeassist_service::{Limits, Query, Service};
 //! use tradeassist_store::sqlite::SqliteStore;
 //!
 //! let store = SqliteStore::open("/tmp/demo.db").await?;
 //! let service = Service::new(Arc::new(store), Limits::default());
-//! let input = tradeassist_service::FetchInput {
-//!     symbols: vec!["AAPL".into()],
-//!     frequency: "1w".into(),
-//!     start: Some("2013-01-01".into()),
-//!     end: Some("2013-12-31".into()),
-//!     ..Default::default()
-//! };
-//! let request = FetchRequest::parse(&input, tradeassist_service::now())?;
-//! let result = service.fetch(&request).await?;
+//! let query: Query = "symbols=AAPL&frequency=1w&start=2013-01-01&end=2013-12-31".parse()?;
+//! let result = service.fetch(&query, tradeassist_service::now()).await?;
 //! println!("{} bars", result.series[0].bars.len());
 //! # Ok(()) }
 //! ```
@@ -25,29 +22,37 @@
 pub mod bench;
 mod continuous;
 mod corporate;
+mod derive;
 mod error;
 mod fetch;
 mod gaps;
 mod import;
 mod live;
+mod plan;
 mod queries;
+pub mod query;
+mod resolve;
 mod rollup;
 
 use std::sync::Arc;
 
-pub use continuous::{ContinuousInfo, ContinuousOverrides, ContractInfo, RollsResult};
+pub use continuous::{ContinuousInfo, ContractInfo, Roll, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
+pub use derive::{FrequencyInfo, default_session, frequencies};
 pub use error::ServiceError;
-pub use fetch::{
-    DeriveOptions, FetchInput, FetchRequest, FetchResult, FrequencyInfo, SeriesResult,
-    default_session, frequencies, parse_resolution, parse_session, parse_symbols,
-};
-pub use gaps::GapResult;
+pub use fetch::{FetchResult, SeriesResult};
+pub use gaps::{GapQuery, GapResult, MAX_GAPS_LISTED};
 pub use import::{ImportFile, ImportReport};
 pub use live::{LiveUpdate, Subscription};
+pub use plan::Plan;
+pub use queries::{SavedEntry, SavedQueryInput};
+pub use query::{AdjustRequest, AlignKind, CanonicalQuery, Query, QueryOptions, RollOptions};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
+
+/// Longest instrument search text.
+pub const MAX_SEARCH_TEXT: usize = 64;
 
 /// Request limits; larger results belong in streaming export or jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +68,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_symbols: 20,
-            max_bars_per_response: 500_000,
-            max_base_bars: 5_000_000,
+            max_bars_per_response: 250_000,
+            max_base_bars: 2_000_000,
         }
     }
 }
@@ -101,21 +106,33 @@ impl Service {
         &self.store
     }
 
-    /// Instruments matching a filter.
+    /// Instruments matching a filter; the search text is bounded (at most 64 characters).
     pub async fn instruments(
         &self,
         filter: &InstrumentFilter,
     ) -> Result<Vec<Instrument>, ServiceError> {
+        if let Some(text) = &filter.text
+            && text.trim().chars().count() > MAX_SEARCH_TEXT
+        {
+            return Err(ServiceError::invalid(
+                "search",
+                format!("search text of at most {MAX_SEARCH_TEXT} characters"),
+            ));
+        }
+        if let Some(limit) = filter.limit
+            && !(1..=1000).contains(&limit)
+        {
+            return Err(ServiceError::invalid(
+                "limit",
+                "limit must be between 1 and 1000",
+            ));
+        }
         Ok(self.store.search_instruments(filter).await?)
     }
 
-    /// One instrument with its stored series, or `UnknownSymbol`.
+    /// One instrument (any spelling of its symbol) with its stored series.
     pub async fn instrument_info(&self, symbol: &str) -> Result<InstrumentInfo, ServiceError> {
-        let instrument = self
-            .store
-            .instrument(symbol)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
+        let instrument = self.resolve_instrument(symbol).await?;
         let series = self.store.series(instrument.id).await?;
         Ok(InstrumentInfo { instrument, series })
     }
@@ -143,18 +160,13 @@ impl Service {
         Ok(bars)
     }
 
-    /// A stored instrument and its trading calendar, or `UnknownSymbols`.
+    /// A stored instrument (any spelling of its symbol) and its trading calendar.
     pub(crate) async fn instrument_with_calendar(
         &self,
         symbol: &str,
     ) -> Result<(Instrument, &'static tradeassist_engine::Calendar), ServiceError> {
-        let instrument = self
-            .store
-            .instrument(symbol)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownSymbols(vec![symbol.to_string()]))?;
-        let calendar = tradeassist_engine::Calendar::get(&instrument.calendar)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let instrument = self.resolve_instrument(symbol).await?;
+        let calendar = resolve::calendar_of(&instrument)?;
         Ok((instrument, calendar))
     }
 

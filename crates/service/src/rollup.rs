@@ -34,7 +34,8 @@ use tradeassist_store::{
     BarQuery, RollupBacklog, RollupKey, RollupRow, RollupSlice, RollupWrite, StoreError,
 };
 
-use crate::fetch::{FetchRequest, default_session};
+use crate::Query;
+use crate::derive::default_session;
 use crate::{Service, ServiceError};
 
 /// Timeframes kept as rollups.
@@ -310,7 +311,7 @@ impl Service {
 
 /// Whether `fetch_one` may serve a request from rollups, and for which timeframe.
 fn eligible(
-    req: &FetchRequest,
+    req: &Query,
     instrument: &Instrument,
     base: Resolution,
     session: SessionFilter,
@@ -341,9 +342,11 @@ struct Part {
 /// Derived bars of a request from rollups plus live aggregation of the edges, or `None` when
 /// the request or the stored rollups do not allow it (the caller aggregates base bars then).
 /// Returns the bars, the VWAP source and the number of base bars read.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn read(
     service: &Service,
-    req: &FetchRequest,
+    req: &Query,
+    now: i64,
     instrument: &Instrument,
     base: Resolution,
     calendar: &Calendar,
@@ -459,7 +462,7 @@ pub(crate) async fn read(
     }));
     bars.extend(tail.bars);
     for b in &mut bars {
-        b.complete = b.end <= data_end && b.end <= req.now;
+        b.complete = b.end <= data_end && b.end <= now;
     }
     Ok(Some((bars, source, base_read)))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tradeassist_engine::{AggSpec, UpdateKind};
 use tradeassist_model::Resolution;
 use tradeassist_providers::file::CsvOptions;
-use tradeassist_service::{FetchInput, FetchRequest, ImportFile, Limits, Service};
+use tradeassist_service::{ImportFile, Limits, Query, Service};
 use tradeassist_store::sqlite::SqliteStore;
 
 fn csv_file(name: &str, body: String) -> ImportFile {
@@ -70,17 +70,11 @@ async fn ingested_bars_reach_subscribers_as_the_batch_bars() {
 
     // The two closed buckets equal the batch path over the same bars (the subscription saw
     // minutes 1..=12; the batch reads them too).
-    let input = FetchInput {
-        symbols: vec!["SPY".into()],
-        frequency: "5m".into(),
-        start: Some("2013-10-07T13:31:00Z".into()),
-        end: Some("2013-10-07T13:45:00Z".into()),
-        ..Default::default()
-    };
-    let batch = service
-        .fetch(&FetchRequest::parse(&input, 1_900_000_000).unwrap())
-        .await
-        .unwrap();
+    let query: Query =
+        "symbols=SPY&frequency=5m&start=2013-10-07T13:31:00Z&end=2013-10-07T13:45:00Z"
+            .parse()
+            .unwrap();
+    let batch = service.fetch(&query, 1_900_000_000).await.unwrap();
     let batch_bars = &batch.series[0].bars;
     assert_eq!(finals.len(), 2, "13:30 and 13:35 buckets closed");
     for (live, batch) in finals.iter().zip(batch_bars) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tradeassist_model::{
     AssetClass, Bar, ContractMonth, FuturesContract, NewInstrument, Resolution, TimeBound, rfc3339,
 };
-use tradeassist_service::{FetchInput, FetchRequest, Limits, SeriesResult, Service};
+use tradeassist_service::{Limits, Query, SeriesResult, Service};
 use tradeassist_store::sqlite::SqliteStore;
 use tradeassist_store::{IngestBatch, SeriesBatch};
 
@@ -168,24 +168,25 @@ fn bound(b: TimeBound) -> String {
     }
 }
 
-fn request(symbol: &str, tf: &str, start: TimeBound, end: TimeBound, now: i64) -> FetchRequest {
-    let input = FetchInput {
-        symbols: vec![symbol.into()],
-        frequency: tf.into(),
-        start: Some(bound(start)),
-        end: Some(bound(end)),
-        ..Default::default()
-    };
-    FetchRequest::parse(&input, now).unwrap()
+/// A query and the `now` it runs at.
+type Request = (Query, i64);
+
+fn request(symbol: &str, tf: &str, start: TimeBound, end: TimeBound, now: i64) -> Request {
+    let text = format!(
+        "symbols={symbol}&frequency={tf}&start={}&end={}",
+        bound(start),
+        bound(end)
+    );
+    (text.parse().unwrap(), now)
 }
 
-async fn fetch(service: &Service, req: &FetchRequest) -> SeriesResult {
-    service.fetch(req).await.unwrap().series.remove(0)
+async fn fetch(service: &Service, (query, now): &Request) -> SeriesResult {
+    service.fetch(query, *now).await.unwrap().series.remove(0)
 }
 
 /// Compares one request on both services; returns whether the rollup path was taken (it
 /// reads fewer base bars than the on-the-fly path).
-async fn same(p: &Pair, req: &FetchRequest, context: &str) -> bool {
+async fn same(p: &Pair, req: &Request, context: &str) -> bool {
     let got = fetch(&p.rollups, req).await;
     let want = fetch(&p.reference, req).await;
     assert_eq!(got.bars.len(), want.bars.len(), "{context}: bar count");

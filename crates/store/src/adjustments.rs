@@ -4,7 +4,7 @@
 //! Both are plain records here; the engine interprets them (`FactorFile`, `RollEvent`).
 
 use chrono::NaiveDate;
-use tradeassist_model::Resolution;
+use tradeassist_model::{Adjust, Resolution, RollAnchor, RollCycle, RollPrice, RollRule};
 
 /// One corporate-action factor row of an equity: for a bar on day `D` the first row dated
 /// `>= D` applies (after the last row the factors are 1).
@@ -33,20 +33,67 @@ pub struct FactorSet {
 pub struct RollHistoryKey {
     /// Futures root, upper case (`ES`).
     pub root: String,
-    /// `calendar`, `volume`, `open_interest` or `fixed`.
-    pub rule: String,
+    /// The rule, with the dates of a fixed rule.
+    pub rule: RollRule,
+    pub roll_offset: u32,
+    pub anchor: RollAnchor,
+    /// 0 = front.
+    pub rank: u32,
+    pub roll_price: RollPrice,
+    /// The adjustment the events were computed with (it decides errors and warnings).
+    pub adjust: Adjust,
+    /// The contract months rolled through (`None`: the root's default).
+    pub cycle: Option<RollCycle>,
+    pub grace_sessions: Option<u32>,
+    pub skip_to_most_active: bool,
+    pub base: Resolution,
+}
+
+/// A [`RollHistoryKey`] as the text columns both backends store.
+pub(crate) struct KeyColumns {
+    pub root: String,
+    pub rule: &'static str,
     /// The dates of a `fixed` rule, `YYYY-MM-DD` comma-separated; empty otherwise.
     pub fixed_dates: String,
     pub roll_offset: u32,
-    /// `last_trade` or `first_notice`.
-    pub anchor: String,
-    /// 0 = front.
+    pub anchor: &'static str,
     pub rank: u32,
-    /// `last_close_both` or `last_old_first_new`.
-    pub roll_price: String,
-    /// The adjustment the events were computed with (it decides errors and warnings).
-    pub adjust: String,
-    pub base: Resolution,
+    pub roll_price: &'static str,
+    pub adjust: &'static str,
+    /// Roll cycle, grace window and skip flag: `months=HMUZ grace=7 skip=false`.
+    pub options: String,
+    pub base: i64,
+}
+
+impl RollHistoryKey {
+    pub(crate) fn columns(&self) -> KeyColumns {
+        KeyColumns {
+            root: self.root.clone(),
+            rule: self.rule.as_str(),
+            fixed_dates: match &self.rule {
+                RollRule::Fixed(dates) => dates
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => String::new(),
+            },
+            roll_offset: self.roll_offset,
+            anchor: self.anchor.as_str(),
+            rank: self.rank,
+            roll_price: self.roll_price.as_str(),
+            adjust: self.adjust.as_str(),
+            options: format!(
+                "months={} grace={} skip={}",
+                self.cycle
+                    .map_or_else(|| "default".into(), |c| c.to_string()),
+                self.grace_sessions
+                    .map_or_else(|| "none".into(), |g| g.to_string()),
+                self.skip_to_most_active
+            ),
+            base: self.base.seconds(),
+        }
+    }
 }
 
 /// One stored roll event (the adjustment-independent part of the engine's `RollEvent`).
@@ -60,13 +107,8 @@ pub struct StoredRoll {
     pub to: String,
     pub from_price: f64,
     pub to_price: f64,
-    /// `calendar`, `volume`, `open_interest`, `fixed` or `expired`.
+    /// What decided the roll, in the engine's stable encoded form (opaque to the store).
     pub trigger: String,
-    /// Date of the trigger: anchor, decision session, fixed date or last trade date.
-    pub trigger_date: Option<NaiveDate>,
-    /// Volume / open-interest rules: the front's and the next contract's values.
-    pub trigger_front: Option<f64>,
-    pub trigger_next: Option<f64>,
 }
 
 /// The roll events of one [`RollHistoryKey`] as computed from inputs with `fingerprint`.

@@ -44,9 +44,25 @@ pub enum StoreError {
     /// A row in the database violates a domain invariant.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    /// The database itself failed (I/O, SQL, connection).
+    /// The database itself failed (I/O, SQL, connection) in a way we describe ourselves.
     #[error("database error: {0}")]
     Backend(String),
+    /// SQLite answered with an error; the driver's error is the source.
+    #[error("SQLite error")]
+    Sqlite(#[source] rusqlite::Error),
+    /// PostgreSQL (or the connection to it) failed; the driver's error is the source.
+    #[error("PostgreSQL error")]
+    Postgres(#[source] tokio_postgres::Error),
+    /// No PostgreSQL connection could be taken from the pool.
+    #[error("PostgreSQL connection pool error")]
+    Pool(#[source] deadpool_postgres::PoolError),
+    /// A file the store reads or writes (database directory, archive) failed.
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

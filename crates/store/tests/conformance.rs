@@ -38,7 +38,10 @@ impl_backend!(PostgresStore);
 
 mod cases {
     use chrono::NaiveDate;
-    use tradeassist_model::{AssetClass, NewInstrument, NewSavedQuery, Resolution, TimeRange};
+    use tradeassist_model::{
+        Adjust, AssetClass, NewInstrument, NewSavedQuery, Resolution, RollAnchor, RollPrice,
+        RollRule, TimeRange,
+    };
     use tradeassist_store::{
         BarQuery, IngestBatch, IngestStats, InstrumentFilter, OpenInterestReading, RollupKey,
         RollupRow, RollupSet, RollupSlice, RollupWrite, SeriesInfo, StoreError,
@@ -46,6 +49,9 @@ mod cases {
     use tradeassist_store::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 
     use super::Backend;
+
+    /// The newest schema version of both backends.
+    const LATEST: i64 = 4;
     use crate::common::*;
 
     const T0: i64 = 1_381_152_600; // 2013-10-07 13:30 UTC
@@ -639,7 +645,7 @@ mod cases {
     }
 
     pub async fn migrations_down_and_up<S: Backend>(s: &S) {
-        assert_eq!(s.schema_version().await.unwrap(), 3);
+        assert_eq!(s.schema_version().await.unwrap(), LATEST);
         s.ingest(batch(
             vec![spy()],
             vec![series("SPY", Resolution::Minute, bars(T0, 60, 5, 15))],
@@ -652,7 +658,7 @@ mod cases {
         s.migrate_down(0).await.unwrap(); // nothing left to undo
         s.migrate_up().await.unwrap();
         s.migrate_up().await.unwrap(); // nothing left to do
-        assert_eq!(s.schema_version().await.unwrap(), 3);
+        assert_eq!(s.schema_version().await.unwrap(), LATEST);
         assert!(s.instrument("SPY").await.unwrap().is_none());
         assert_eq!(s.data_sources().await.unwrap().len(), 2);
         let fresh = bars(T0, 60, 5, 16);
@@ -1255,13 +1261,18 @@ mod cases {
     fn history_key(rank: u32) -> RollHistoryKey {
         RollHistoryKey {
             root: "ES".into(),
-            rule: "fixed".into(),
-            fixed_dates: "2013-12-13,2014-03-14".into(),
+            rule: RollRule::Fixed(vec![
+                NaiveDate::from_ymd_opt(2013, 12, 13).unwrap(),
+                NaiveDate::from_ymd_opt(2014, 3, 14).unwrap(),
+            ]),
             roll_offset: 2,
-            anchor: "last_trade".into(),
+            anchor: RollAnchor::LastTrade,
             rank,
-            roll_price: "last_close_both".into(),
-            adjust: "none".into(),
+            roll_price: RollPrice::LastCloseBoth,
+            adjust: Adjust::None,
+            cycle: None,
+            grace_sessions: Some(7),
+            skip_to_most_active: false,
             base: Resolution::Day,
         }
     }
@@ -1278,10 +1289,8 @@ mod cases {
                     to: "ESH14".into(),
                     from_price: 1775.0,
                     to_price: 1768.75,
-                    trigger: "volume".into(),
-                    trigger_date: NaiveDate::from_ymd_opt(2013, 12, 13),
-                    trigger_front: Some(1.0 / 3.0),
-                    trigger_next: Some(2e6),
+                    trigger: "v1 volume session=2013-12-13 front=0.3333333333333333 next=2000000"
+                        .into(),
                 },
                 StoredRoll {
                     date: NaiveDate::from_ymd_opt(2014, 3, 17).unwrap(),
@@ -1290,10 +1299,7 @@ mod cases {
                     to: "ESM14".into(),
                     from_price: -0.1 - 0.2,
                     to_price: 1850.5,
-                    trigger: "expired".into(),
-                    trigger_date: None,
-                    trigger_front: None,
-                    trigger_next: None,
+                    trigger: "v1 expired last_trade=2014-03-14".into(),
                 },
             ],
             warnings: vec![
@@ -1320,10 +1326,19 @@ mod cases {
         assert_eq!(s.roll_history(&history_key(0), "b").await.unwrap(), None);
         assert_eq!(s.roll_history(&history_key(1), "a").await.unwrap(), None);
         let mut other = history_key(0);
-        other.adjust = "difference_back".into();
+        other.adjust = Adjust::DifferenceBack;
         assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
         other = history_key(0);
-        other.fixed_dates = "2013-12-13".into();
+        other.rule = RollRule::Fixed(vec![NaiveDate::from_ymd_opt(2013, 12, 13).unwrap()]);
+        assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
+        other = history_key(0);
+        other.cycle = Some("HMUZ".parse().unwrap());
+        assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
+        other = history_key(0);
+        other.grace_sessions = None;
+        assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
+        other = history_key(0);
+        other.skip_to_most_active = true;
         assert_eq!(s.roll_history(&other, "a").await.unwrap(), None);
         other = history_key(0);
         other.base = Resolution::Minute;
@@ -1391,9 +1406,57 @@ mod cases {
         );
         assert_eq!(read_all(s, id).await.len(), 5);
         s.migrate_up().await.unwrap();
-        assert_eq!(s.schema_version().await.unwrap(), 3);
+        assert_eq!(s.schema_version().await.unwrap(), LATEST);
         assert!(s.factors(id).await.unwrap().is_empty());
         assert_eq!(s.roll_history(&history_key(0), "a").await.unwrap(), None);
+    }
+
+    /// Regression: a deleted saved query's id came back for the next query (SQLite reused the
+    /// highest rowid). Ids are never reused, also across a reopen of the store.
+    pub async fn saved_query_ids_are_never_reused<S: Backend>(s: &S) {
+        let q = |name: &str| NewSavedQuery {
+            name: name.into(),
+            description: String::new(),
+            parameters_json: "{}".into(),
+        };
+        let a = s.create_saved_query(q("a"), 1).await.unwrap().id;
+        let b = s.create_saved_query(q("b"), 2).await.unwrap().id;
+        s.delete_saved_query(b).await.unwrap();
+        let c = s.create_saved_query(q("c"), 3).await.unwrap().id;
+        assert!(c > b && b > a, "ids {a} {b} {c}");
+        s.delete_saved_query(c).await.unwrap();
+        s.delete_saved_query(a).await.unwrap();
+        let d = s.create_saved_query(q("d"), 4).await.unwrap().id;
+        assert!(d > c, "ids {c} {d}");
+    }
+
+    /// Version 4 keys roll histories by the whole spec and keeps saved-query ids unique for
+    /// good; down to 3 and up again keeps the saved queries (histories are recomputable).
+    pub async fn migration_4_down_and_up<S: Backend>(s: &S) {
+        let q = NewSavedQuery {
+            name: "kept".into(),
+            description: "across migrations".into(),
+            parameters_json: r#"{"version":1,"query":"symbols=SPY&frequency=1d&start=2013-01-01"}"#
+                .into(),
+        };
+        let saved = s.create_saved_query(q, 7).await.unwrap();
+        s.write_roll_history(&history_key(0), history("a"))
+            .await
+            .unwrap();
+        s.migrate_down(3).await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), 3);
+        assert_eq!(s.saved_query(saved.id).await.unwrap(), Some(saved.clone()));
+        s.migrate_up().await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), LATEST);
+        assert_eq!(s.saved_query(saved.id).await.unwrap(), Some(saved));
+        assert_eq!(s.roll_history(&history_key(0), "a").await.unwrap(), None);
+        s.write_roll_history(&history_key(0), history("a"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.roll_history(&history_key(0), "a").await.unwrap(),
+            Some(history("a"))
+        );
     }
 }
 
@@ -1441,4 +1504,6 @@ suite!(
     factors_replace_atomically,
     roll_history_by_spec_and_fingerprint,
     migration_3_down_and_up,
+    saved_query_ids_are_never_reused,
+    migration_4_down_and_up,
 );

@@ -1,128 +1,271 @@
 //! Wire types of the REST API. Domain types are converted here, at the edge.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tradeassist_engine::{
-    AggBar, DateSource, FillKind, RollEvent, RollTrigger, SessionFilter, VwapSource,
+    AggBar, Align, BarSpec, DateSource, FillKind, FillMethod, Label, RollAnchor, RollCycle,
+    RollPrice, RollRule, RollRuleKind, SessionFilter, VwapSource,
 };
-use tradeassist_model::{DataSource, Instrument, SavedQuery, time::rfc3339};
+use tradeassist_model::{
+    DataSource, Instrument, Preset, RangeSpec, Resolution, TimeBound, Timeframe, time::rfc3339,
+};
+use tradeassist_service::query::{align_from, range_from};
 use tradeassist_service::{
-    ContractInfo, FetchInput, FetchRequest, FrequencyInfo, GapResult, SeriesResult, ServiceError,
+    AdjustRequest, AlignKind, ContractInfo, FrequencyInfo, GapResult, Query, QueryOptions, Roll,
+    RollOptions, SavedEntry, SeriesResult, ServiceError,
 };
-
-/// Wire name of a session filter.
-pub fn session_name(s: SessionFilter) -> &'static str {
-    match s {
-        SessionFilter::Regular => "regular",
-        SessionFilter::Extended => "extended",
-        SessionFilter::All => "all",
-    }
-}
 use tradeassist_store::SeriesInfo;
 use utoipa::{IntoParams, ToSchema};
 
-/// Parameters of a fetch. Give `start` (and optionally `end`), or a `preset`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+use super::text;
+
+/// Parameters of a fetch. Give `start` (and optionally `end`), or a `preset`. Every word-valued
+/// field is checked against its accepted names; an unknown one is a 422 naming the field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchRequestDto {
-    /// Symbols to fetch, e.g. `["AAPL", "IBM"]`.
+    /// Symbols to fetch, e.g. `["AAPL", "IBM"]`; contracts in any year spelling (`ESZ13`,
+    /// `ESZ2013`, `ESZ3`) or continuous futures (`ES.v.0`).
     #[schema(example = json!(["AAPL"]))]
     pub symbols: Vec<String>,
-    /// Frequency: `1m 5m 10m 15m 30m 1h 2h 4h 1d 2d 1w 1M` or custom `N{s,m,h,d,w,M}`.
-    #[schema(example = "1d")]
-    pub frequency: String,
-    /// Inclusive start: `YYYY-MM-DD` (exchange-local day for intraday series) or RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "2013-01-01")]
-    pub start: Option<String>,
+    /// Frequency: `1m 5m 10m 15m 30m 1h 2h 4h 1d 2d 1w 1M`, custom `N{s,m,h,d,w,M}`, or
+    /// activity bars `volume:N`, `tick:N`, `dollar:N`.
+    #[serde(with = "text")]
+    #[schema(value_type = String, example = "1d")]
+    pub frequency: BarSpec,
+    /// Inclusive start: `YYYY-MM-DD` (exchange-local day for intraday series) or RFC 3339;
+    /// 1900-01-01 to 2100-12-31.
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "2013-01-01")]
+    pub start: Option<TimeBound>,
     /// End: a date includes that whole day; an RFC 3339 instant is exclusive. Default: now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "2013-12-31")]
-    pub end: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "2013-12-31")]
+    pub end: Option<TimeBound>,
     /// Relative range instead of start/end: `ytd`, `last_N_days`, `last_N_months`, `last_N_bars`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub preset: Option<Preset>,
     /// The instant presets are measured from (date or RFC 3339). Default: now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub as_of: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub as_of: Option<TimeBound>,
     /// Equities: `regular` (default, 09:30-16:00 ET), `extended` (04:00-20:00) or `all`.
     /// Futures always use the full exchange session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub session: Option<SessionFilter>,
     /// Intraday bucket alignment: `session` (default, buckets start at the session open) or `clock`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub align: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub align: Option<AlignKind>,
     /// With `align=clock`: origin instant or date (default 1970-01-01T00:00:00Z).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub origin: Option<TimeBound>,
     /// With `align=clock`: offset added to the origin, e.g. `15m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub offset: Option<Timeframe>,
     /// Bar label: `start` (default) or `end` of the interval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub label: Option<Label>,
     /// Gap filling: `none` (default), `null`, `prev` (last close, zero volume) or `linear`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fill: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub fill: Option<FillMethod>,
     /// Also return the session-anchored cumulative VWAP of every bar.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub session_vwap: bool,
     /// Force the stored base series (`1m` or `1d`). Default: daily bars for 1d and longer
     /// frequencies when the instrument has them, else 1-minute bars.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub base: Option<Resolution>,
     /// Continuous futures (`ES.c.0`, `ES.v.0`, `ES.n.1`): override the symbol's roll rule with
     /// `calendar`, `volume`, `open_interest` or `fixed` (with `roll_dates`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roll: Option<String>,
-    /// Calendar rule: roll this many trading days before the anchor date (default 0).
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub roll: Option<RollRuleKind>,
+    /// Calendar rule: roll this many trading days before the anchor date (default 0, at most 250).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roll_offset: Option<u32>,
     /// Calendar rule anchor: `last_trade` (default) or `first_notice`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roll_anchor: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub roll_anchor: Option<RollAnchor>,
     /// Prices that set the roll gap: `last_close_both` (default: both closes on the last session
     /// before the roll) or `last_old_first_new`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roll_price: Option<String>,
-    /// With `roll=fixed`: roll dates, ascending.
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub roll_price: Option<RollPrice>,
+    /// With `roll=fixed`: roll dates (`YYYY-MM-DD`), ascending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roll_dates: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub roll_dates: Vec<NaiveDate>,
     /// Rank override for continuous symbols (0 = front month).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<usize>,
+    /// Continuous futures: the contract months to roll through, as month codes (`HMUZ`);
+    /// default per root (e.g. GC `GJMQVZ`), every listed month otherwise.
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "HMUZ")]
+    pub months: Option<RollCycle>,
+    /// Volume / open-interest rolls: a crossover more than this many sessions before the
+    /// front's last trade date is ignored (default 7, as zipline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_sessions: Option<u32>,
+    /// Volume / open-interest rolls: roll straight to the most active later contract instead
+    /// of one contract at a time (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_to_most_active: Option<bool>,
     /// Price adjustment. Continuous futures: `none` (default), `difference_back`, `ratio_back`,
     /// `difference_forward`, `ratio_forward`. Stocks: `none` (default; raw vendor prices),
     /// `split` or `all` (splits and dividends).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adjust: Option<String>,
+    #[serde(
+        default,
+        with = "text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub adjust: Option<AdjustRequest>,
 }
 
 impl FetchRequestDto {
-    pub fn validate(&self, now: i64) -> Result<FetchRequest, ServiceError> {
-        let input = FetchInput {
-            symbols: self.symbols.clone(),
-            frequency: self.frequency.clone(),
-            start: self.start.clone(),
-            end: self.end.clone(),
-            preset: self.preset.clone(),
-            as_of: self.as_of.clone(),
-            session: self.session.clone(),
-            align: self.align.clone(),
-            origin: self.origin.clone(),
-            offset: self.offset.clone(),
-            label: self.label.clone(),
-            fill: self.fill.clone(),
+    /// The typed query this document asks for.
+    pub fn into_query(self) -> Result<Query, ServiceError> {
+        let options = QueryOptions {
+            session: self.session,
+            align: align_from(self.align, self.origin, self.offset)?,
+            label: self.label.unwrap_or_default(),
+            fill: self.fill.unwrap_or_default(),
             session_vwap: self.session_vwap,
-            base: self.base.clone(),
-            roll: self.roll.clone(),
-            roll_offset: self.roll_offset,
-            roll_anchor: self.roll_anchor.clone(),
-            roll_price: self.roll_price.clone(),
-            roll_dates: self.roll_dates.clone(),
-            rank: self.rank,
-            adjust: self.adjust.clone(),
+            base: self.base,
+            roll: RollOptions {
+                rule: RollOptions::rule_from(self.roll, self.roll_dates)?,
+                roll_offset: self.roll_offset,
+                anchor: self.roll_anchor,
+                roll_price: self.roll_price,
+                rank: self.rank,
+                months: self.months,
+                grace_sessions: self.grace_sessions,
+                skip_to_most_active: self.skip_to_most_active,
+            },
+            adjust: self.adjust,
         };
-        FetchRequest::parse(&input, now)
+        let range = range_from(self.start, self.end, self.preset, self.as_of)?;
+        Query::new(&self.symbols, self.frequency, range, options)
+    }
+}
+
+impl From<&Query> for FetchRequestDto {
+    fn from(q: &Query) -> Self {
+        let (start, end, preset, as_of) = match q.range {
+            RangeSpec::Absolute { start, end } => (Some(start), end, None, None),
+            RangeSpec::Preset { preset, as_of } => (None, None, Some(preset), as_of),
+        };
+        let o = &q.options;
+        let (align, origin, offset) = match o.align {
+            Align::Session => (None, None, None),
+            Align::Clock { origin, offset } => (
+                Some(AlignKind::Clock),
+                Some(TimeBound::Instant(origin)),
+                format!("{offset}s").parse().ok().filter(|_| offset != 0),
+            ),
+        };
+        let r = &o.roll;
+        let (roll, roll_dates) = match &r.rule {
+            None => (None, Vec::new()),
+            Some(RollRule::Fixed(dates)) => (Some(RollRuleKind::Fixed), dates.clone()),
+            Some(rule) => (Some(rule.kind()), Vec::new()),
+        };
+        FetchRequestDto {
+            symbols: q.symbols.clone(),
+            frequency: q.bars,
+            start,
+            end,
+            preset,
+            as_of,
+            session: o.session,
+            align,
+            origin,
+            offset,
+            label: (o.label != Label::default()).then_some(o.label),
+            fill: (o.fill != FillMethod::default()).then_some(o.fill),
+            session_vwap: o.session_vwap,
+            base: o.base,
+            roll,
+            roll_offset: r.roll_offset,
+            roll_anchor: r.anchor,
+            roll_price: r.roll_price,
+            roll_dates,
+            rank: r.rank,
+            months: r.months,
+            grace_sessions: r.grace_sessions,
+            skip_to_most_active: r.skip_to_most_active,
+            adjust: o.adjust,
+        }
     }
 }
 
@@ -241,10 +384,14 @@ pub struct RollDto {
     pub cumulative: f64,
     /// `calendar`, `volume`, `open_interest`, `fixed` or `expired`.
     pub trigger: String,
+    /// What decided the roll, in words: the anchor date, the session and values of a
+    /// crossover, contracts skipped, a grace window applied.
+    pub trigger_detail: String,
 }
 
-impl From<&RollEvent> for RollDto {
-    fn from(r: &RollEvent) -> Self {
+impl From<&Roll> for RollDto {
+    fn from(roll: &Roll) -> Self {
+        let r = &roll.event;
         RollDto {
             date: r.date.to_string(),
             ts: rfc3339(r.ts),
@@ -255,14 +402,8 @@ impl From<&RollEvent> for RollDto {
             difference: r.difference,
             ratio: r.ratio,
             cumulative: r.cumulative.value(),
-            trigger: match r.trigger {
-                RollTrigger::Calendar { .. } => "calendar",
-                RollTrigger::Volume { .. } => "volume",
-                RollTrigger::OpenInterest { .. } => "open_interest",
-                RollTrigger::Fixed { .. } => "fixed",
-                RollTrigger::Expired { .. } => "expired",
-            }
-            .into(),
+            trigger: roll.detail.as_str().into(),
+            trigger_detail: roll.detail.to_string(),
         }
     }
 }
@@ -275,7 +416,7 @@ impl From<&SeriesResult> for SeriesDto {
             timezone: s.instrument.timezone.name().to_string(),
             frequency: s.bars_spec.to_string(),
             base_frequency: s.base.to_string(),
-            session: session_name(s.session).into(),
+            session: s.session.to_string(),
             vwap_source: match s.vwap_source {
                 VwapSource::Vendor => "vendor",
                 VwapSource::TypicalPrice => "typical_price",
@@ -410,7 +551,9 @@ pub struct InstrumentQuery {
     /// Symbol prefix or description text (case-insensitive).
     pub search: Option<String>,
     /// `stock`, `index` or `future`.
-    pub asset_class: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub asset_class: Option<tradeassist_model::AssetClass>,
     /// At most this many (1..=1000, default 1000).
     pub limit: Option<u32>,
 }
@@ -490,35 +633,44 @@ pub struct SaveQueryRequest {
     pub parameters: FetchRequestDto,
 }
 
+impl SaveQueryRequest {
+    pub fn into_input(self) -> Result<tradeassist_service::SavedQueryInput, ServiceError> {
+        Ok(tradeassist_service::SavedQueryInput {
+            name: self.name,
+            description: self.description,
+            query: self.parameters.into_query()?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SavedQueryDto {
     pub id: i64,
     pub name: String,
     pub description: String,
-    pub parameters: FetchRequestDto,
+    /// The saved parameters; absent when they cannot be read any more (see `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<FetchRequestDto>,
+    /// Why the stored parameters cannot be read (written by an incompatible version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub last_run_at: Option<String>,
 }
 
-impl SavedQueryDto {
-    /// Convert a stored query; its parameters were validated when saved.
-    pub fn from_saved(q: &SavedQuery) -> Result<Self, ServiceError> {
-        let parameters = serde_json::from_str(&q.parameters_json).map_err(|e| {
-            ServiceError::invalid(
-                "parameters",
-                format!("stored parameters of query {} are unreadable: {e}", q.id),
-            )
-        })?;
-        Ok(SavedQueryDto {
+impl From<&SavedEntry> for SavedQueryDto {
+    fn from(q: &SavedEntry) -> Self {
+        SavedQueryDto {
             id: q.id,
             name: q.name.clone(),
             description: q.description.clone(),
-            parameters,
+            parameters: q.query.as_ref().ok().map(FetchRequestDto::from),
+            error: q.query.as_ref().err().cloned(),
             created_at: rfc3339(q.created_at),
             updated_at: rfc3339(q.updated_at),
             last_run_at: q.last_run_at.map(rfc3339),
-        })
+        }
     }
 }
 
@@ -545,16 +697,35 @@ pub struct HealthDto {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct GapQuery {
+pub struct GapParams {
     pub symbol: String,
     /// Stored base series to check: `1m` (default) or `1d`.
-    pub frequency: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub frequency: Option<Resolution>,
     /// Start: date or RFC 3339.
-    pub start: String,
+    #[serde(with = "text")]
+    #[param(value_type = String)]
+    pub start: TimeBound,
     /// End: a date includes that day; an instant is exclusive. Default: now.
-    pub end: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub end: Option<TimeBound>,
     /// Equities: `regular` (default), `extended` or `all`.
-    pub session: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub session: Option<SessionFilter>,
+}
+
+impl GapParams {
+    pub fn into_query(self) -> Result<tradeassist_service::GapQuery, ServiceError> {
+        Ok(tradeassist_service::GapQuery {
+            symbol: self.symbol,
+            base: self.frequency.unwrap_or(Resolution::Minute),
+            range: range_from(Some(self.start), self.end, None, None)?,
+            session: self.session,
+        })
+    }
 }
 
 /// A span where the calendar expects bars and none are stored, half-open `[start, end)`.
@@ -579,6 +750,10 @@ pub struct GapReportDto {
     pub present: u64,
     /// `present / expected` (1 when nothing is expected).
     pub completeness: f64,
+    /// Gaps in the range (the list holds at most the first 10,000).
+    pub total_gaps: usize,
+    /// True when `gaps` lists fewer than `total_gaps`.
+    pub truncated: bool,
     pub gaps: Vec<GapDto>,
 }
 
@@ -587,12 +762,14 @@ impl From<&GapResult> for GapReportDto {
         GapReportDto {
             symbol: g.instrument.symbol.clone(),
             frequency: g.base.to_string(),
-            session: session_name(g.session).into(),
+            session: g.session.to_string(),
             start: rfc3339(g.window.range.start()),
             end: rfc3339(g.window.range.end()),
             expected: g.report.expected,
             present: g.report.present,
             completeness: g.report.completeness(),
+            total_gaps: g.total_gaps,
+            truncated: g.truncated(),
             gaps: g
                 .report
                 .gaps
@@ -658,19 +835,78 @@ pub struct ContractList {
 #[into_params(parameter_in = Query)]
 pub struct RollsQuery {
     /// `calendar`, `volume` (default) or `open_interest`.
-    pub rule: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub rule: Option<RollRuleKind>,
     /// 0 = front month (default).
     pub rank: Option<usize>,
     /// Calendar rule: trading days before the anchor date.
     pub roll_offset: Option<u32>,
     /// `last_trade` (default) or `first_notice`.
-    pub roll_anchor: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub roll_anchor: Option<RollAnchor>,
     /// `last_close_both` (default) or `last_old_first_new`.
-    pub roll_price: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub roll_price: Option<RollPrice>,
+    /// Contract months to roll through (`HMUZ`); default per root.
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub months: Option<RollCycle>,
+    /// Volume / open-interest rules: grace window in sessions before the last trade date.
+    pub grace_sessions: Option<u32>,
+    /// Volume / open-interest rules: roll straight to the most active later contract.
+    pub skip_to_most_active: Option<bool>,
     /// Adjustment whose cumulative values the table shows (default `none`).
-    pub adjust: Option<String>,
-    pub start: String,
-    pub end: Option<String>,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub adjust: Option<AdjustRequest>,
+    #[serde(with = "text")]
+    #[param(value_type = String)]
+    pub start: TimeBound,
+    #[serde(default, with = "text::option")]
+    #[param(value_type = Option<String>)]
+    pub end: Option<TimeBound>,
+}
+
+impl RollsQuery {
+    /// The query of the continuous series `ROOT.RULE.RANK` these parameters describe.
+    pub fn into_query(self, root: &str) -> Result<Query, ServiceError> {
+        let rule = match self.rule.unwrap_or(RollRuleKind::Volume) {
+            RollRuleKind::Calendar => RollRule::Calendar,
+            RollRuleKind::Volume => RollRule::Volume,
+            RollRuleKind::OpenInterest => RollRule::OpenInterest,
+            RollRuleKind::Fixed => {
+                return Err(ServiceError::invalid(
+                    "rule",
+                    "the rolls endpoint takes calendar, volume or open_interest",
+                ));
+            }
+        };
+        let symbol = tradeassist_engine::ContinuousSymbol {
+            root: root.trim().to_ascii_uppercase(),
+            rule,
+            rank: 0,
+        };
+        let options = QueryOptions {
+            roll: RollOptions {
+                roll_offset: self.roll_offset,
+                anchor: self.roll_anchor,
+                roll_price: self.roll_price,
+                rank: self.rank,
+                months: self.months,
+                grace_sessions: self.grace_sessions,
+                skip_to_most_active: self.skip_to_most_active,
+                ..RollOptions::default()
+            },
+            adjust: self.adjust,
+            ..QueryOptions::default()
+        };
+        let range = range_from(Some(self.start), self.end, None, None)?;
+        let daily = BarSpec::Time("1d".parse().expect("valid"));
+        Query::new(&[symbol.to_string()], daily, range, options)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! The one error shape of the API: `{"error": {"code", "message", "details"}}`.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -55,9 +55,31 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A server fault: the client learns only that it happened and the request id; the cause
+    /// (with its source chain, e.g. the database's text) goes to the log under that id.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        let id = super::request_id::current().unwrap_or_else(|| "none".into());
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(request_id = %id, error = %chain, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error; quote request id {id} when reporting it"),
+        )
+        .with_details(json!({ "request_id": id }))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        if self.status.is_server_error() && self.code != "internal" {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
         let body = ErrorBody {
@@ -83,6 +105,22 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown_symbol", message)
                     .with_details(json!({ "symbols": symbols }))
             }
+            ServiceError::AmbiguousSymbol {
+                symbol, candidates, ..
+            } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "ambiguous_symbol",
+                message,
+            )
+            .with_details(
+                json!({ "field": "symbols", "symbol": symbol, "candidates": candidates }),
+            ),
+            ServiceError::UnknownCalendar { symbol, .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_calendar",
+                message,
+            )
+            .with_details(json!({ "symbol": symbol })),
             ServiceError::NotFound(_) => ApiError::not_found(message),
             ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::TooLarge(_) => ApiError::new(
@@ -105,32 +143,8 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", message)
                     .with_details(json!({ "rows": rows }))
             }
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-            }
+            ServiceError::Store(_) | ServiceError::Internal(_) => ApiError::internal(&e),
         }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        let status = r.status();
-        let (code, status) = match &r {
-            JsonRejection::JsonDataError(_) => {
-                ("invalid_request", StatusCode::UNPROCESSABLE_ENTITY)
-            }
-            JsonRejection::JsonSyntaxError(_) => ("malformed_json", StatusCode::BAD_REQUEST),
-            JsonRejection::MissingJsonContentType(_) => ("unsupported_media_type", status),
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", status),
-            _ => ("bad_request", status),
-        };
-        ApiError::new(status, code, r.body_text())
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(r: QueryRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text())
     }
 }
 

@@ -3,11 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tradeassist_model::{AssetClass, NewSavedQuery, RangeSpec};
-use tradeassist_service::{
-    FetchResult, ServiceError, frequencies as known_frequencies, now, parse_resolution,
-    parse_session, parse_symbols,
-};
+use tradeassist_service::{FetchResult, frequencies as known_frequencies, now};
 use tradeassist_store::InstrumentFilter;
 
 use super::dto::*;
@@ -40,8 +36,7 @@ pub async fn fetch(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<FetchRequestDto>,
 ) -> Result<Json<FetchResponse>, ApiError> {
-    let request = req.validate(now())?;
-    let result = state.service.fetch(&request).await?;
+    let result = state.service.fetch(&req.into_query()?, now()).await?;
     Ok(Json(fetch_response(&result)))
 }
 
@@ -71,25 +66,9 @@ pub async fn instruments(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<InstrumentQuery>,
 ) -> Result<Json<InstrumentList>, ApiError> {
-    let asset_class = q
-        .asset_class
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(str::parse::<AssetClass>)
-        .transpose()
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string()))?;
-    if let Some(limit) = q.limit
-        && !(1..=1000).contains(&limit)
-    {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "limit must be between 1 and 1000",
-        ));
-    }
     let filter = InstrumentFilter {
         text: q.search.filter(|s| !s.trim().is_empty()),
-        asset_class,
+        asset_class: q.asset_class,
         limit: q.limit,
     };
     let found = state.service.instruments(&filter).await?;
@@ -112,17 +91,6 @@ pub async fn instrument(
     Ok(Json(dto))
 }
 
-fn to_new(req: &SaveQueryRequest) -> Result<NewSavedQuery, ApiError> {
-    req.parameters.validate(now())?;
-    let parameters_json = serde_json::to_string(&req.parameters)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(NewSavedQuery {
-        name: req.name.clone(),
-        description: req.description.clone(),
-        parameters_json,
-    })
-}
-
 /// Save a query under a unique name.
 #[utoipa::path(post, path = "/api/v1/historical-data/queries/save", tag = TAG, request_body = SaveQueryRequest,
     responses((status = 201, body = SavedQueryDto), (status = 409, description = "Name taken", body = ErrorBody),
@@ -131,11 +99,8 @@ pub async fn save_query(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SaveQueryRequest>,
 ) -> Result<(StatusCode, Json<SavedQueryDto>), ApiError> {
-    let saved = state.service.save_query(to_new(&req)?).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SavedQueryDto::from_saved(&saved)?),
-    ))
+    let saved = state.service.save_query(req.into_input()?).await?;
+    Ok((StatusCode::CREATED, Json(SavedQueryDto::from(&saved))))
 }
 
 /// Load a saved query.
@@ -146,7 +111,7 @@ pub async fn load_query(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SavedQueryDto>, ApiError> {
     let q = state.service.load_query(id).await?;
-    Ok(Json(SavedQueryDto::from_saved(&q)?))
+    Ok(Json(SavedQueryDto::from(&q)))
 }
 
 /// List saved queries.
@@ -157,11 +122,9 @@ pub async fn list_queries(
     ApiQuery(p): ApiQuery<QueryListParams>,
 ) -> Result<Json<SavedQueryList>, ApiError> {
     let list = state.service.list_queries(p.search.as_deref()).await?;
-    let data = list
-        .iter()
-        .map(SavedQueryDto::from_saved)
-        .collect::<Result<_, _>>()?;
-    Ok(Json(SavedQueryList { data }))
+    Ok(Json(SavedQueryList {
+        data: list.iter().map(SavedQueryDto::from).collect(),
+    }))
 }
 
 /// Replace a saved query's name, description and parameters.
@@ -173,8 +136,8 @@ pub async fn update_query(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SaveQueryRequest>,
 ) -> Result<Json<SavedQueryDto>, ApiError> {
-    let saved = state.service.update_query(id, to_new(&req)?).await?;
-    Ok(Json(SavedQueryDto::from_saved(&saved)?))
+    let saved = state.service.update_query(id, req.into_input()?).await?;
+    Ok(Json(SavedQueryDto::from(&saved)))
 }
 
 /// Delete a saved query.
@@ -195,31 +158,19 @@ pub async fn run_query(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<FetchResponse>, ApiError> {
-    let saved = SavedQueryDto::from_saved(&state.service.load_query(id).await?)?;
-    let request = saved.parameters.validate(now())?;
-    let result = state.service.fetch(&request).await?;
-    state.service.mark_query_run(id).await?;
+    let result = state.service.run_saved_query(id, now()).await?;
     Ok(Json(fetch_response(&result)))
 }
 
 /// Gaps of a stored base series against the instrument's trading calendar.
-#[utoipa::path(get, path = "/api/v1/historical-data/gaps", tag = TAG, params(GapQuery),
+#[utoipa::path(get, path = "/api/v1/historical-data/gaps", tag = TAG, params(GapParams),
     responses((status = 200, body = GapReportDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn gaps(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<GapQuery>,
+    ApiQuery(q): ApiQuery<GapParams>,
 ) -> Result<Json<GapReportDto>, ApiError> {
-    let now = now();
-    let symbol = parse_symbols(std::slice::from_ref(&q.symbol))?.remove(0);
-    let base = parse_resolution("frequency", q.frequency.as_deref().unwrap_or("1m"))?;
-    let range = RangeSpec::from_parts(Some(&q.start), q.end.as_deref(), None, None, now)
-        .map_err(|e| ServiceError::invalid("start", e.to_string()))?;
-    let session = parse_session(q.session.as_deref())?;
-    let result = state
-        .service
-        .gaps(&symbol, base, &range, session, now)
-        .await?;
+    let result = state.service.gaps(&q.into_query()?, now()).await?;
     Ok(Json(GapReportDto::from(&result)))
 }
 
@@ -247,30 +198,7 @@ pub async fn futures_rolls(
     ApiPath(root): ApiPath<String>,
     ApiQuery(q): ApiQuery<RollsQuery>,
 ) -> Result<Json<RollTable>, ApiError> {
-    let letter = match q.rule.as_deref().unwrap_or("volume") {
-        "calendar" => "c",
-        "volume" => "v",
-        "open_interest" => "n",
-        other => {
-            return Err(ServiceError::invalid(
-                "rule",
-                format!("`{other}` is not calendar, volume or open_interest"),
-            )
-            .into());
-        }
-    };
-    let dto = FetchRequestDto {
-        symbols: vec![format!("{root}.{letter}.{}", q.rank.unwrap_or(0))],
-        frequency: "1d".into(),
-        start: Some(q.start),
-        end: q.end,
-        roll_offset: q.roll_offset,
-        roll_anchor: q.roll_anchor,
-        roll_price: q.roll_price,
-        adjust: q.adjust,
-        ..FetchRequestDto::default()
-    };
-    let result = state.service.rolls(dto.validate(now())?).await?;
+    let result = state.service.rolls(&q.into_query(&root)?, now()).await?;
     Ok(Json(RollTable {
         symbol: result.symbol.to_string(),
         data: result.rolls.iter().map(RollDto::from).collect(),

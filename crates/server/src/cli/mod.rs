@@ -9,17 +9,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use tradeassist_model::{AssetClass, RangeSpec, Resolution};
+use tradeassist_engine::{
+    BarSpec, FillMethod, Label, RollAnchor, RollCycle, RollPrice, RollRuleKind, SessionFilter,
+};
+use tradeassist_model::{AssetClass, Preset, RangeSpec, Resolution, TimeBound, Timeframe};
 use tradeassist_providers::file::{CsvOptions, Field};
+use tradeassist_service::query::{align_from, range_from};
 use tradeassist_service::{
-    ImportFile, Service, now, parse_resolution, parse_session, parse_symbols,
+    AdjustRequest, AlignKind, GapQuery, ImportFile, Query, QueryOptions, RollOptions, Service,
+    ServiceError, now,
 };
 use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
 use tradeassist_store::{InstrumentFilter, Maintenance, Store};
 
-use crate::api::{self, dto::FetchRequestDto};
+use crate::api;
 use crate::config::{Config, StoreKind};
 use crate::output::{self, Format};
 
@@ -86,11 +92,9 @@ pub struct RollsArgs {
     /// Continuous symbol ROOT.RULE.RANK, e.g. ES.v.0.
     #[arg(long)]
     pub symbol: String,
-    #[arg(long)]
-    pub start: String,
-    #[arg(long)]
-    pub end: Option<String>,
-    /// csv prints `date,from,to,from_price,to_price,difference,ratio`; json the full table.
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// csv prints `date,from,to,from_price,to_price,difference,ratio,trigger`; json the full table.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
     #[command(flatten)]
@@ -103,17 +107,32 @@ pub struct GapsArgs {
     pub symbol: String,
     /// Stored base series to check: 1m or 1d.
     #[arg(long, default_value = "1m")]
-    pub frequency: String,
-    #[arg(long)]
-    pub start: String,
-    #[arg(long)]
-    pub end: Option<String>,
+    pub frequency: Resolution,
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Equities: regular (default), extended or all.
     #[arg(long)]
-    pub session: Option<String>,
+    pub session: Option<SessionFilter>,
     /// csv prints `start,end,missing`; json the whole report with completeness.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
+}
+
+/// An absolute range: a start and an optional end.
+#[derive(Debug, Args, Clone)]
+pub struct RangeArgs {
+    /// Start: YYYY-MM-DD or RFC 3339 (1900-01-01 to 2100-12-31).
+    #[arg(long)]
+    pub start: TimeBound,
+    /// End: a date includes that day; an RFC 3339 instant is exclusive. Default: now.
+    #[arg(long)]
+    pub end: Option<TimeBound>,
+}
+
+impl RangeArgs {
+    fn range(&self) -> Result<RangeSpec, ServiceError> {
+        range_from(Some(self.start), self.end, None, None)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -138,7 +157,7 @@ pub struct ImportArgs {
     #[arg(long, value_parser = parse_asset_class)]
     pub asset_class: Option<AssetClass>,
     /// Stored resolution (1m or 1d); inferred from the timestamps when absent.
-    #[arg(long, value_parser = parse_stored_resolution)]
+    #[arg(long)]
     pub resolution: Option<Resolution>,
     /// Explicit column mapping FIELD=HEADER, e.g. --column close="Adj Close". Repeatable.
     #[arg(long = "column", value_parser = parse_column)]
@@ -155,45 +174,45 @@ pub struct QueryArgs {
     pub symbols: Vec<String>,
     /// Frequency (1m 5m 1h 1d 1w 1M, custom N{s,m,h,d,w,M}) or activity bars (volume:N, tick:N, dollar:N).
     #[arg(long, visible_alias = "bars", default_value = "1d")]
-    pub frequency: String,
-    /// Start: YYYY-MM-DD or RFC 3339.
+    pub frequency: BarSpec,
+    /// Start: YYYY-MM-DD or RFC 3339 (1900-01-01 to 2100-12-31).
     #[arg(long)]
-    pub start: Option<String>,
+    pub start: Option<TimeBound>,
     /// End: a date includes that day; an RFC 3339 instant is exclusive. Default: now.
     #[arg(long)]
-    pub end: Option<String>,
+    pub end: Option<TimeBound>,
     /// Relative range instead of start/end: ytd, last_N_days, last_N_months, last_N_bars.
     #[arg(long)]
-    pub preset: Option<String>,
+    pub preset: Option<Preset>,
     /// Instant presets are measured from.
     #[arg(long)]
-    pub as_of: Option<String>,
+    pub as_of: Option<TimeBound>,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     /// Equities: regular (default), extended or all.
     #[arg(long)]
-    pub session: Option<String>,
+    pub session: Option<SessionFilter>,
     /// Intraday alignment: session (default) or clock.
     #[arg(long)]
-    pub align: Option<String>,
+    pub align: Option<AlignKind>,
     /// With --align clock: origin (date or RFC 3339).
     #[arg(long)]
-    pub origin: Option<String>,
+    pub origin: Option<TimeBound>,
     /// With --align clock: offset such as 15m.
     #[arg(long)]
-    pub offset: Option<String>,
+    pub offset: Option<Timeframe>,
     /// Label bars by interval start (default) or end.
     #[arg(long)]
-    pub label: Option<String>,
+    pub label: Option<Label>,
     /// Gap filling: none (default), null, prev or linear.
     #[arg(long)]
-    pub fill: Option<String>,
+    pub fill: Option<FillMethod>,
     /// Add the session-anchored cumulative VWAP (JSON/NDJSON).
     #[arg(long)]
     pub session_vwap: bool,
     /// Force the stored base series: 1m or 1d.
     #[arg(long)]
-    pub base: Option<String>,
+    pub base: Option<Resolution>,
     /// CSV: also print date, vwap and complete columns.
     #[arg(long)]
     pub detail: bool,
@@ -201,30 +220,72 @@ pub struct QueryArgs {
     pub roll: RollArgs,
 }
 
+impl QueryArgs {
+    fn query(&self) -> Result<Query, ServiceError> {
+        let options = QueryOptions {
+            session: self.session,
+            align: align_from(self.align, self.origin, self.offset)?,
+            label: self.label.unwrap_or_default(),
+            fill: self.fill.unwrap_or_default(),
+            session_vwap: self.session_vwap,
+            base: self.base,
+            roll: self.roll.options()?,
+            adjust: self.roll.adjust,
+        };
+        let range = range_from(self.start, self.end, self.preset, self.as_of)?;
+        Query::new(&self.symbols, self.frequency, range, options)
+    }
+}
+
 /// Options of continuous futures symbols (ES.c.0, ES.v.0, ES.n.1) and price adjustment.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RollArgs {
     /// Roll rule override: calendar, volume, open_interest or fixed (with --roll-date).
     #[arg(long)]
-    pub roll: Option<String>,
-    /// Calendar rule: trading days before the anchor date.
+    pub roll: Option<RollRuleKind>,
+    /// Calendar rule: trading days before the anchor date (0..=250).
     #[arg(long)]
     pub roll_offset: Option<u32>,
     /// Calendar rule anchor: last_trade (default) or first_notice.
     #[arg(long)]
-    pub roll_anchor: Option<String>,
+    pub roll_anchor: Option<RollAnchor>,
     /// Gap prices: last_close_both (default) or last_old_first_new.
     #[arg(long)]
-    pub roll_price: Option<String>,
+    pub roll_price: Option<RollPrice>,
     /// With --roll fixed: a roll date (repeatable, ascending).
     #[arg(long = "roll-date")]
-    pub roll_dates: Vec<String>,
+    pub roll_dates: Vec<NaiveDate>,
     /// Rank override (0 = front month).
     #[arg(long)]
     pub rank: Option<usize>,
+    /// Contract months to roll through, as month codes (e.g. HMUZ); default per root.
+    #[arg(long)]
+    pub months: Option<RollCycle>,
+    /// Volume / open-interest rules: ignore crossovers more than N sessions before the
+    /// front's last trade date (default 7).
+    #[arg(long)]
+    pub grace_sessions: Option<u32>,
+    /// Volume / open-interest rules: roll straight to the most active later contract.
+    #[arg(long)]
+    pub skip_to_most_active: bool,
     /// Futures: none, difference_back, ratio_back, difference_forward, ratio_forward; stocks: none, split, all.
     #[arg(long)]
-    pub adjust: Option<String>,
+    pub adjust: Option<AdjustRequest>,
+}
+
+impl RollArgs {
+    fn options(&self) -> Result<RollOptions, ServiceError> {
+        Ok(RollOptions {
+            rule: RollOptions::rule_from(self.roll, self.roll_dates.clone())?,
+            roll_offset: self.roll_offset,
+            anchor: self.roll_anchor,
+            roll_price: self.roll_price,
+            rank: self.rank,
+            months: self.months,
+            grace_sessions: self.grace_sessions,
+            skip_to_most_active: self.skip_to_most_active.then_some(true),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -244,29 +305,9 @@ pub enum ListFormat {
     Json,
 }
 
-impl RollArgs {
-    /// A fetch document carrying these options (the other fields at their defaults).
-    fn into_request(self) -> FetchRequestDto {
-        FetchRequestDto {
-            roll: self.roll,
-            roll_offset: self.roll_offset,
-            roll_anchor: self.roll_anchor,
-            roll_price: self.roll_price,
-            roll_dates: self.roll_dates,
-            rank: self.rank,
-            adjust: self.adjust,
-            ..FetchRequestDto::default()
-        }
-    }
-}
-
 fn parse_asset_class(s: &str) -> Result<AssetClass, String> {
     s.parse()
         .map_err(|e: tradeassist_model::InstrumentError| e.to_string())
-}
-
-fn parse_stored_resolution(s: &str) -> Result<Resolution, String> {
-    parse_resolution("resolution", s).map_err(|e| e.to_string())
 }
 
 fn parse_column(s: &str) -> Result<(Field, String), String> {
@@ -440,26 +481,9 @@ async fn import(config: Config, args: ImportArgs) -> Result<()> {
 }
 
 async fn query(config: Config, args: QueryArgs) -> Result<()> {
-    let dto = FetchRequestDto {
-        symbols: args.symbols,
-        frequency: args.frequency,
-        start: args.start,
-        end: args.end,
-        preset: args.preset,
-        as_of: args.as_of,
-        session: args.session,
-        align: args.align,
-        origin: args.origin,
-        offset: args.offset,
-        label: args.label,
-        fill: args.fill,
-        session_vwap: args.session_vwap,
-        base: args.base,
-        ..args.roll.into_request()
-    };
-    let request = dto.validate(now())?;
+    let query = args.query()?;
     let service = open_service(&config).await?;
-    let result = service.fetch(&request).await?;
+    let result = service.fetch(&query, now()).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
@@ -518,13 +542,14 @@ async fn instruments(config: Config, args: InstrumentsArgs) -> Result<()> {
 }
 
 async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
-    let now = now();
-    let symbol = parse_symbols(std::slice::from_ref(&args.symbol))?.remove(0);
-    let base = parse_resolution("frequency", &args.frequency)?;
-    let range = RangeSpec::from_parts(Some(&args.start), args.end.as_deref(), None, None, now)?;
-    let session = parse_session(args.session.as_deref())?;
+    let query = GapQuery {
+        symbol: args.symbol,
+        base: args.frequency,
+        range: args.range.range()?,
+        session: args.session,
+    };
     let service = open_service(&config).await?;
-    let result = service.gaps(&symbol, base, &range, session, now).await?;
+    let result = service.gaps(&query, now()).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
@@ -532,9 +557,16 @@ async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
         ListFormat::Json => output::write_json(&mut out, &api::dto::GapReportDto::from(&result))?,
     }
     out.flush()?;
+    if result.truncated() {
+        eprintln!(
+            "listing the first {} of {} gaps",
+            result.report.gaps.len(),
+            result.total_gaps
+        );
+    }
     eprintln!(
         "{} gap(s); {} of {} expected bars present (completeness {:.4})",
-        result.report.gaps.len(),
+        result.total_gaps,
         result.report.present,
         result.report.expected,
         result.report.completeness()
@@ -543,21 +575,20 @@ async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
 }
 
 async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
-    let dto = FetchRequestDto {
-        symbols: vec![args.symbol],
-        frequency: "1d".into(),
-        start: Some(args.start),
-        end: args.end,
-        ..args.roll.into_request()
+    let options = QueryOptions {
+        roll: args.roll.options()?,
+        adjust: args.roll.adjust,
+        ..QueryOptions::default()
     };
-    let request = dto.validate(now())?;
+    let daily = BarSpec::Time("1d".parse().expect("valid"));
+    let query = Query::new(&[args.symbol], daily, args.range.range()?, options)?;
     let service = open_service(&config).await?;
     let tradeassist_service::RollsResult {
         symbol,
         rolls,
         warnings,
         from_history,
-    } = service.rolls(request).await?;
+    } = service.rolls(&query, now()).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
@@ -571,16 +602,18 @@ async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
                 "to_price",
                 "difference",
                 "ratio",
+                "trigger",
             ])?;
             for r in &rolls {
                 w.write_record([
-                    r.date.to_string(),
-                    r.from.to_string(),
-                    r.to.to_string(),
-                    r.from_price.to_string(),
-                    r.to_price.to_string(),
-                    r.difference.to_string(),
-                    r.ratio.map(|x| x.to_string()).unwrap_or_default(),
+                    r.event.date.to_string(),
+                    r.event.from.to_string(),
+                    r.event.to.to_string(),
+                    r.event.from_price.to_string(),
+                    r.event.to_price.to_string(),
+                    r.event.difference.to_string(),
+                    r.event.ratio.map(|x| x.to_string()).unwrap_or_default(),
+                    r.detail.as_str().to_string(),
                 ])?;
             }
             w.flush()?;

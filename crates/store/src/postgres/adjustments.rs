@@ -1,37 +1,38 @@
-//! PostgreSQL side of corporate-action factors and the roll history (schema version 3).
+//! PostgreSQL side of corporate-action factors and the roll history (schema versions 3 and 4).
 
 use tokio_postgres::types::ToSql;
 
 use super::PostgresStore;
-use crate::adjustments::{join_warnings, split_warnings};
+use crate::adjustments::{KeyColumns, join_warnings, split_warnings};
 use crate::{FactorRecord, FactorSet, Result, RollHistory, RollHistoryKey, StoreError, StoredRoll};
 
 const KEY_WHERE: &str =
     "root = $1 AND rule = $2 AND fixed_dates = $3 AND roll_offset = $4 AND anchor = $5
-     AND contract_rank = $6 AND roll_price = $7 AND adjust = $8 AND base = $9";
+     AND contract_rank = $6 AND roll_price = $7 AND adjust = $8 AND options = $9 AND base = $10";
 
-/// The key as statement parameters `$1..$9` (integers as the column types).
-struct KeyParams<'a> {
-    key: &'a RollHistoryKey,
+/// The key as statement parameters `$1..$10` (integers as the column types).
+struct KeyParams {
+    key: KeyColumns,
     offset: i32,
     rank: i32,
     base: i32,
 }
 
-impl<'a> KeyParams<'a> {
-    fn new(key: &'a RollHistoryKey) -> Result<Self> {
+impl KeyParams {
+    fn new(key: &RollHistoryKey) -> Result<Self> {
         let int = |v: u32, what: &str| {
             i32::try_from(v).map_err(|_| StoreError::Backend(format!("{what} {v} is too large")))
         };
+        let key = key.columns();
         Ok(KeyParams {
-            key,
             offset: int(key.roll_offset, "roll offset")?,
             rank: int(key.rank, "rank")?,
-            base: key.base.seconds() as i32,
+            base: key.base as i32,
+            key,
         })
     }
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 9] {
+    fn params(&self) -> [&(dyn ToSql + Sync); 10] {
         [
             &self.key.root,
             &self.key.rule,
@@ -41,6 +42,7 @@ impl<'a> KeyParams<'a> {
             &self.rank,
             &self.key.roll_price,
             &self.key.adjust,
+            &self.key.options,
             &self.base,
         ]
     }
@@ -118,7 +120,7 @@ impl PostgresStore {
         let head = client
             .query_opt(
                 &format!(
-                    "SELECT id, computed_at, warnings FROM roll_history WHERE {KEY_WHERE} AND fingerprint = $10"
+                    "SELECT id, computed_at, warnings FROM roll_history WHERE {KEY_WHERE} AND fingerprint = $11"
                 ),
                 &params,
             )
@@ -129,8 +131,7 @@ impl PostgresStore {
         let id: i64 = head.try_get(0)?;
         let rows = client
             .query(
-                "SELECT date, ts, from_contract, to_contract, from_price, to_price, trigger_kind, trigger_date,
-                        trigger_front, trigger_next
+                "SELECT date, ts, from_contract, to_contract, from_price, to_price, trigger
                  FROM roll_history_events WHERE history_id = $1 ORDER BY seq",
                 &[&id],
             )
@@ -146,9 +147,6 @@ impl PostgresStore {
                     from_price: r.try_get(4)?,
                     to_price: r.try_get(5)?,
                     trigger: r.try_get(6)?,
-                    trigger_date: r.try_get(7)?,
-                    trigger_front: r.try_get(8)?,
-                    trigger_next: r.try_get(9)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -179,9 +177,9 @@ impl PostgresStore {
         let id: i64 = tx
             .query_one(
                 "INSERT INTO roll_history (root, rule, fixed_dates, roll_offset, anchor, contract_rank,
-                     roll_price, adjust, base, fingerprint, computed_at, warnings)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                 ON CONFLICT (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, base)
+                     roll_price, adjust, options, base, fingerprint, computed_at, warnings)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, options, base)
                  DO UPDATE SET fingerprint = EXCLUDED.fingerprint, computed_at = EXCLUDED.computed_at,
                      warnings = EXCLUDED.warnings
                  RETURNING id",
@@ -197,8 +195,8 @@ impl PostgresStore {
         let insert = tx
             .prepare(
                 "INSERT INTO roll_history_events (history_id, seq, date, ts, from_contract, to_contract,
-                     from_price, to_price, trigger_kind, trigger_date, trigger_front, trigger_next)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     from_price, to_price, trigger)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .await?;
         for (seq, e) in history.events.iter().enumerate() {
@@ -215,9 +213,6 @@ impl PostgresStore {
                     &e.from_price,
                     &e.to_price,
                     &e.trigger,
-                    &e.trigger_date,
-                    &e.trigger_front,
-                    &e.trigger_next,
                 ],
             )
             .await?;

@@ -45,15 +45,7 @@ use rows::{
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => StoreError::Backend(format!(
-                "{}: {} (SQLSTATE {})",
-                db.severity(),
-                db.message(),
-                db.code().code()
-            )),
-            None => StoreError::Backend(e.to_string()),
-        }
+        StoreError::Postgres(e)
     }
 }
 
@@ -61,7 +53,7 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         match e {
             deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => StoreError::Backend(format!("connection pool: {other}")),
+            other => StoreError::Pool(other),
         }
     }
 }

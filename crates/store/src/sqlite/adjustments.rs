@@ -1,10 +1,10 @@
-//! SQLite side of corporate-action factors and the roll history (schema version 3).
+//! SQLite side of corporate-action factors and the roll history (schema versions 3 and 4).
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use super::SqliteStore;
-use crate::adjustments::{join_warnings, split_warnings};
+use crate::adjustments::{KeyColumns, join_warnings, split_warnings};
 use crate::{FactorRecord, FactorSet, Result, RollHistory, RollHistoryKey, StoreError, StoredRoll};
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
@@ -77,14 +77,10 @@ fn read_factors(conn: &Connection, instrument_id: i64) -> Result<Vec<FactorRecor
 
 const KEY_WHERE: &str =
     "root = ?1 AND rule = ?2 AND fixed_dates = ?3 AND roll_offset = ?4 AND anchor = ?5
-     AND contract_rank = ?6 AND roll_price = ?7 AND adjust = ?8 AND base = ?9";
+     AND contract_rank = ?6 AND roll_price = ?7 AND adjust = ?8 AND options = ?9 AND base = ?10";
 
-/// The nine key columns of a roll history (`?1`..`?9`, as in [`KEY_WHERE`]), then `rest`.
-fn key_params<'a>(
-    key: &'a RollHistoryKey,
-    base: &'a i64,
-    rest: &[&'a dyn ToSql],
-) -> Vec<&'a dyn ToSql> {
+/// The ten key columns of a roll history (`?1`..`?10`, as in [`KEY_WHERE`]), then `rest`.
+fn key_params<'a>(key: &'a KeyColumns, rest: &[&'a dyn ToSql]) -> Vec<&'a dyn ToSql> {
     let mut out: Vec<&'a dyn ToSql> = vec![
         &key.root,
         &key.rule,
@@ -94,7 +90,8 @@ fn key_params<'a>(
         &key.rank,
         &key.roll_price,
         &key.adjust,
-        base,
+        &key.options,
+        &key.base,
     ];
     out.extend_from_slice(rest);
     out
@@ -105,13 +102,13 @@ fn read_history(
     key: &RollHistoryKey,
     fingerprint: &str,
 ) -> Result<Option<RollHistory>> {
-    let base = key.base.seconds();
+    let columns = key.columns();
     let head = conn
         .query_row(
             &format!(
-                "SELECT id, computed_at, warnings FROM roll_history WHERE {KEY_WHERE} AND fingerprint = ?10"
+                "SELECT id, computed_at, warnings FROM roll_history WHERE {KEY_WHERE} AND fingerprint = ?11"
             ),
-            params_from_iter(key_params(key, &base, &[&fingerprint])),
+            params_from_iter(key_params(&columns, &[&fingerprint])),
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -125,8 +122,7 @@ fn read_history(
         return Ok(None);
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT date, ts, from_contract, to_contract, from_price, to_price, trigger_kind, trigger_date,
-                trigger_front, trigger_next
+        "SELECT date, ts, from_contract, to_contract, from_price, to_price, trigger
          FROM roll_history_events WHERE history_id = ?1 ORDER BY seq",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -138,14 +134,11 @@ fn read_history(
             r.get::<_, f64>(4)?,
             r.get::<_, f64>(5)?,
             r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, Option<f64>>(8)?,
-            r.get::<_, Option<f64>>(9)?,
         ))
     })?;
     let mut events = Vec::new();
     for row in rows {
-        let (date, ts, from, to, from_price, to_price, trigger, trigger_date, front, next) = row?;
+        let (date, ts, from, to, from_price, to_price, trigger) = row?;
         events.push(StoredRoll {
             date: parse_date(&date)?,
             ts,
@@ -154,9 +147,6 @@ fn read_history(
             from_price,
             to_price,
             trigger,
-            trigger_date: trigger_date.as_deref().map(parse_date).transpose()?,
-            trigger_front: front,
-            trigger_next: next,
         });
     }
     Ok(Some(RollHistory {
@@ -172,20 +162,19 @@ fn write_history_blocking(
     key: &RollHistoryKey,
     history: &RollHistory,
 ) -> Result<()> {
-    let base = key.base.seconds();
+    let columns = key.columns();
     let warnings = join_warnings(&history.warnings);
     let tx = conn.transaction()?;
     let id: i64 = tx.query_row(
         "INSERT INTO roll_history (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price,
-             adjust, base, fingerprint, computed_at, warnings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, base)
+             adjust, options, base, fingerprint, computed_at, warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, options, base)
          DO UPDATE SET fingerprint = excluded.fingerprint, computed_at = excluded.computed_at,
              warnings = excluded.warnings
          RETURNING id",
         params_from_iter(key_params(
-            key,
-            &base,
+            &columns,
             &[&history.fingerprint, &history.computed_at, &warnings],
         )),
         |r| r.get(0),
@@ -197,8 +186,8 @@ fn write_history_blocking(
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO roll_history_events (history_id, seq, date, ts, from_contract, to_contract, from_price,
-                 to_price, trigger_kind, trigger_date, trigger_front, trigger_next)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 to_price, trigger)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for (seq, e) in history.events.iter().enumerate() {
             insert.execute(params![
@@ -211,9 +200,6 @@ fn write_history_blocking(
                 e.from_price,
                 e.to_price,
                 e.trigger,
-                e.trigger_date.map(|d| d.to_string()),
-                e.trigger_front,
-                e.trigger_next
             ])?;
         }
     }

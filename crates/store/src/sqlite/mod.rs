@@ -29,7 +29,7 @@ use rows::{
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        StoreError::Sqlite(e)
     }
 }
 
@@ -68,8 +68,9 @@ impl SqliteStore {
 
     fn open_blocking(path: PathBuf) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                context: format!("cannot create {}", dir.display()),
+                source,
             })?;
         }
         let mut writer = Connection::open(&path)?;
@@ -943,10 +944,13 @@ impl Store for SqliteStore {
     }
 }
 
-/// Map a UNIQUE violation on the saved-query name to a conflict.
+/// Map a UNIQUE violation on the saved-query name to a conflict (by SQLite's extended error
+/// code, not by message text).
 fn unique_violation(e: StoreError, name: &str) -> StoreError {
     match e {
-        StoreError::Backend(msg) if msg.contains("UNIQUE constraint failed") => {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
             StoreError::Conflict(format!("a saved query named `{name}` already exists"))
         }
         other => other,

@@ -208,6 +208,109 @@ DROP TABLE roll_history;
 DROP TABLE corporate_factors;
 "#,
     ),
+    (
+        4,
+        r#"
+-- Roll histories keyed by the whole spec (roll cycle, grace window, skip flag in `options`)
+-- and events with the engine's encoded trigger. Histories are recomputable: start afresh.
+DROP TABLE roll_history_events;
+DROP TABLE roll_history;
+CREATE TABLE roll_history (
+    id            INTEGER PRIMARY KEY,
+    root          TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    fixed_dates   TEXT NOT NULL,
+    roll_offset   INTEGER NOT NULL,
+    anchor        TEXT NOT NULL,
+    contract_rank INTEGER NOT NULL,
+    roll_price    TEXT NOT NULL,
+    adjust        TEXT NOT NULL,
+    options       TEXT NOT NULL,
+    base          INTEGER NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    computed_at   INTEGER NOT NULL,
+    warnings      TEXT NOT NULL,
+    UNIQUE (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, options, base)
+);
+
+CREATE TABLE roll_history_events (
+    history_id    INTEGER NOT NULL REFERENCES roll_history (id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,
+    date          TEXT NOT NULL,
+    ts            INTEGER NOT NULL,
+    from_contract TEXT NOT NULL,
+    to_contract   TEXT NOT NULL,
+    from_price    REAL NOT NULL,
+    to_price      REAL NOT NULL,
+    trigger       TEXT NOT NULL,
+    PRIMARY KEY (history_id, seq)
+) WITHOUT ROWID;
+
+-- Saved-query ids are never reused after a delete (AUTOINCREMENT keeps the high-water mark).
+CREATE TABLE saved_queries_v4 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    parameters  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    last_run_at INTEGER
+);
+INSERT INTO saved_queries_v4 (id, name, description, parameters, created_at, updated_at, last_run_at)
+    SELECT id, name, description, parameters, created_at, updated_at, last_run_at FROM saved_queries;
+DROP TABLE saved_queries;
+ALTER TABLE saved_queries_v4 RENAME TO saved_queries;
+"#,
+        r#"
+DROP TABLE roll_history_events;
+DROP TABLE roll_history;
+CREATE TABLE roll_history (
+    id            INTEGER PRIMARY KEY,
+    root          TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    fixed_dates   TEXT NOT NULL,
+    roll_offset   INTEGER NOT NULL,
+    anchor        TEXT NOT NULL,
+    contract_rank INTEGER NOT NULL,
+    roll_price    TEXT NOT NULL,
+    adjust        TEXT NOT NULL,
+    base          INTEGER NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    computed_at   INTEGER NOT NULL,
+    warnings      TEXT NOT NULL,
+    UNIQUE (root, rule, fixed_dates, roll_offset, anchor, contract_rank, roll_price, adjust, base)
+);
+
+CREATE TABLE roll_history_events (
+    history_id    INTEGER NOT NULL REFERENCES roll_history (id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,
+    date          TEXT NOT NULL,
+    ts            INTEGER NOT NULL,
+    from_contract TEXT NOT NULL,
+    to_contract   TEXT NOT NULL,
+    from_price    REAL NOT NULL,
+    to_price      REAL NOT NULL,
+    trigger_kind  TEXT NOT NULL,
+    trigger_date  TEXT,
+    trigger_front REAL,
+    trigger_next  REAL,
+    PRIMARY KEY (history_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE saved_queries_v3 (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    parameters  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    last_run_at INTEGER
+);
+INSERT INTO saved_queries_v3 (id, name, description, parameters, created_at, updated_at, last_run_at)
+    SELECT id, name, description, parameters, created_at, updated_at, last_run_at FROM saved_queries;
+DROP TABLE saved_queries;
+ALTER TABLE saved_queries_v3 RENAME TO saved_queries;
+"#,
+    ),
 ];
 
 /// Bring the schema to the newest version.
