@@ -386,6 +386,20 @@ pub(crate) fn index_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 5).expect("valid")
 }
 
+/// `d` moved by `days`, saturating at the ends of the representable dates (never panics).
+pub(crate) fn shift_days(d: NaiveDate, days: i64) -> NaiveDate {
+    let moved = if days >= 0 {
+        d.checked_add_days(chrono::Days::new(days.unsigned_abs()))
+    } else {
+        d.checked_sub_days(chrono::Days::new(days.unsigned_abs()))
+    };
+    moved.unwrap_or(if days >= 0 {
+        NaiveDate::MAX
+    } else {
+        NaiveDate::MIN
+    })
+}
+
 /// The UTC date of epoch seconds (the date a daily bar's key names), saturating at the ends
 /// of the representable dates.
 pub(crate) fn utc_date(ts: i64) -> NaiveDate {

@@ -57,8 +57,8 @@ pub mod incremental;
 
 pub use activity::{Activity, BarSpec, activity_bars};
 pub use aggregate::{
-    AggBar, AggSpec, Aggregation, Aggregator, Align, Bucket, FillKind, Label, Ohlc, VwapSource,
-    vwap_source,
+    AggBar, AggSpec, Aggregation, Aggregator, Align, AlignKind, Bucket, FillKind, Label,
+    MAX_CLOCK_OFFSET, Ohlc, VwapSource, vwap_source,
 };
 pub use calendar::{Calendar, Session, SessionFilter};
 pub use columns::{BarColumns, ColumnsError};
@@ -72,5 +72,5 @@ pub use continuous::{
 pub use corporate::{CorporateError, FactorFile, FactorRow, PriceAdjustment, adjust_equity_bars};
 pub use error::EngineError;
 pub use expiry::{ContractDates, DateSource, ExpiryError, ExpiryRules, ProductRule};
-pub use gaps::{FillMethod, Gap, GapReport, detect_gaps};
+pub use gaps::{FillMethod, Gap, GapReport, detect_gaps, detect_gaps_bounded, expected_slots};
 pub use incremental::{IncrementalAggregator, Update, UpdateKind};
