@@ -40,7 +40,9 @@ use tradeassist_model::time::{END_TS, FIRST_TS};
 use tradeassist_model::{Bar, Resolution, TimeRange, TimeUnit, Timeframe, date_key};
 
 use crate::EngineError;
-use crate::calendar::{Calendar, Session, SessionFilter, index_epoch, shift_days, utc_date};
+use crate::calendar::{
+    Calendar, Session, SessionFilter, clamp_to_span, index_epoch, shift_days, utc_date,
+};
 use crate::columns::BarColumns;
 
 /// Largest `|offset|` of [`Align::Clock`]: 366 days in seconds (an offset only shifts the
@@ -271,8 +273,8 @@ impl<'c> Aggregator<'c> {
         self.base
     }
 
-    /// Aggregate `bars` (strictly increasing `ts`). `now` (UTC seconds), when given, marks
-    /// buckets ending after it incomplete.
+    /// Aggregate `bars` (strictly increasing `ts`, each above `i64::MIN`). `now` (UTC
+    /// seconds), when given, marks buckets ending after it incomplete.
     pub fn aggregate(&self, bars: &[Bar], now: Option<i64>) -> Result<Aggregation, EngineError> {
         self.aggregate_rows(bars, now)
             .map_err(|i| EngineError::Unsorted {
@@ -314,7 +316,15 @@ impl<'c> Aggregator<'c> {
             }
             match bk.locate(ts) {
                 Located::Out { until } => {
-                    i = rows.skip(i, until, spacing, &mut prev_ts)?;
+                    let next = rows.skip(i, until, spacing, &mut prev_ts)?;
+                    // `until` is after `ts` except for bars beyond the last representable
+                    // date (`until == i64::MAX`): step over this one row then.
+                    i = if next > i {
+                        next
+                    } else {
+                        prev_ts = ts;
+                        i + 1
+                    };
                 }
                 Located::In {
                     bucket,
@@ -366,7 +376,8 @@ impl<'c> Aggregator<'c> {
 
     /// Every bucket the calendar expects that overlaps `range` (for a daily base: that
     /// contains a trading day whose date key lies in `range`), in order. Buckets lying
-    /// entirely inside a break are not expected.
+    /// entirely inside a break are not expected, nor any before 1900-01-01 or after
+    /// 2100-12-31 (the supported span). See [`Aggregator::bucket_count`] for its length.
     pub fn buckets(&self, range: TimeRange) -> Vec<Bucket> {
         let filter = self.spec.sessions;
         let mut out: Vec<Bucket> = Vec::new();
@@ -380,8 +391,8 @@ impl<'c> Aggregator<'c> {
             }
         };
         if self.base == Resolution::Day {
-            let first = utc_date(range.start());
-            let last = utc_date(range.end() - 1);
+            let first = clamp_to_span(utc_date(range.start()));
+            let last = clamp_to_span(utc_date(range.end() - 1));
             for d in first.iter_days().take_while(|d| *d <= last) {
                 if self.cal.is_trading_day(d) {
                     push_group(&mut out, self.group(d));
@@ -441,8 +452,8 @@ impl<'c> Aggregator<'c> {
             n
         };
         if self.base == Resolution::Day {
-            let first = utc_date(range.start());
-            let last = utc_date(range.end() - 1);
+            let first = clamp_to_span(utc_date(range.start()));
+            let last = clamp_to_span(utc_date(range.end() - 1));
             let mut days = first
                 .iter_days()
                 .take_while(|d| *d <= last)
@@ -736,11 +747,16 @@ impl<'a> Bucketer<'a> {
     pub(crate) fn locate(&mut self, ts: i64) -> Located {
         if self.agg.base == Resolution::Day {
             let td = self.agg.cal.next_trading_day(utc_date(ts));
+            let seg_end = date_key(td).saturating_add(86_400);
+            if ts >= seg_end {
+                // Beyond the last representable date: no trading day holds this bar.
+                return Located::Out { until: i64::MAX };
+            }
             let g = self.group(td);
             // Later bars dated up to `td` map to `td` too (one session per segment).
             return Located::In {
                 bucket: g.bucket,
-                seg_end: date_key(td).saturating_add(86_400),
+                seg_end,
                 session: date_key(td),
             };
         }

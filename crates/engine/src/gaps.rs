@@ -3,7 +3,9 @@
 //! A gap is a span where the calendar expects base bars (each minute of each session in the
 //! filter, outside breaks; for a daily base, each trading day) and none exist. Closed
 //! sessions, breaks, holidays and weekends are never gaps, and a gap never crosses a
-//! session boundary or a break.
+//! session boundary or a break. Only the supported span 1900-01-01..=2100-12-31 is
+//! searched, and [`detect_gaps_bounded`] holds at most a caller-chosen number of gap spans
+//! (counts stay exact), so neither time nor memory grows beyond the span's ~73,000 days.
 //!
 //! ```
 //! use tradeassist_engine::{detect_gaps, Calendar, SessionFilter};
@@ -28,7 +30,7 @@ use crate::EngineError;
 use crate::aggregate::{
     AggBar, Aggregation, Aggregator, Bucket, FillKind, Ohlc, check_sorted, complete,
 };
-use crate::calendar::{Calendar, Session, SessionFilter, utc_date};
+use crate::calendar::{Calendar, Session, SessionFilter, clamp_to_span, utc_date};
 
 /// A span without base bars where the calendar expects some: `[start, end)` UTC seconds.
 /// For a daily base, `start`/`end` are date keys (00:00 UTC) and `missing` counts days.
@@ -205,8 +207,8 @@ fn trading_days_in(
     cal: &Calendar,
     range: TimeRange,
 ) -> impl Iterator<Item = chrono::NaiveDate> + '_ {
-    let first = utc_date(range.start());
-    let last = utc_date(range.end() - 1);
+    let first = clamp_to_span(utc_date(range.start()));
+    let last = clamp_to_span(utc_date(range.end() - 1));
     first
         .iter_days()
         .take_while(move |d| *d <= last)
@@ -217,7 +219,15 @@ fn trading_days_in(
 /// `range` and started on the session's minute grid.
 fn for_each_segment(s: &Session, range: TimeRange, mut f: impl FnMut(i64, i64)) {
     let mut clip = |lo: i64, hi: i64| {
-        let a = lo.max(align_up(range.start(), lo));
+        if range.start() >= hi || range.end() <= lo {
+            return;
+        }
+        // `range.start()` lies below `hi` here, so the grid arithmetic cannot overflow.
+        let a = if range.start() <= lo {
+            lo
+        } else {
+            align_up(range.start(), lo)
+        };
         let b = hi.min(range.end());
         if a < b {
             f(a, b);
