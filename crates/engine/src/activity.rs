@@ -180,6 +180,34 @@ mod tests {
     }
 
     #[test]
+    fn nan_zero_and_huge_thresholds_are_refused_or_harmless() {
+        for bad in [
+            "dollar:NaN",
+            "volume:nan",
+            "tick:0",
+            "volume:0",
+            "dollar:-1e308",
+            "tick:99999999999",
+        ] {
+            assert_eq!(
+                bad.parse::<BarSpec>(),
+                Err(EngineError::BadBarSpec(bad.into())),
+                "{bad}"
+            );
+        }
+        // A huge but finite threshold is valid: one bar that never completes.
+        let spec: BarSpec = "volume:1e308".parse().unwrap();
+        let BarSpec::Activity(a) = spec else {
+            panic!("{spec}")
+        };
+        let bars: Vec<Bar> = (0..3)
+            .map(|i| Bar::new(60 * i, 1.0, 1.0, 1.0, 1.0, 1.0).unwrap())
+            .collect();
+        let out = activity_bars(&bars, Resolution::Minute, a).unwrap();
+        assert_eq!((out.len(), out[0].complete), (1, false));
+    }
+
+    #[test]
     fn tick_and_dollar_bars() {
         let bars: Vec<Bar> = (0..7)
             .map(|i| Bar::new(60 * i, 10.0, 12.0, 9.0, 11.0 - i as f64 * 0.1, 10.0).unwrap())

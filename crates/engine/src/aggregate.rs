@@ -35,26 +35,59 @@
 //! assert!(out.bars[1].complete);
 //! ```
 
-use chrono::{Datelike, Duration, NaiveDate};
-use tradeassist_model::{Bar, Resolution, TimeUnit, Timeframe, date_key};
+use chrono::{Datelike, NaiveDate};
+use tradeassist_model::time::{END_TS, FIRST_TS};
+use tradeassist_model::{Bar, Resolution, TimeRange, TimeUnit, Timeframe, date_key};
 
 use crate::EngineError;
-use crate::calendar::{Calendar, Session, SessionFilter, index_epoch, utc_date};
+use crate::calendar::{
+    Calendar, Session, SessionFilter, clamp_to_span, index_epoch, shift_days, utc_date,
+};
 use crate::columns::BarColumns;
 
+/// Largest `|offset|` of [`Align::Clock`]: 366 days in seconds (an offset only shifts the
+/// bucket grid, so a year covers every useful value).
+pub const MAX_CLOCK_OFFSET: i64 = 366 * 86_400;
+
 /// How intraday buckets are aligned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Align {
     /// Buckets start at each session open (default).
     #[default]
     Session,
     /// Buckets start at `origin + offset + k * period` (UTC seconds), clipped to the session.
     /// For `Nd` bars, the origin's local date starts the first group of `N` calendar days.
+    /// [`Aggregator::new`] requires `origin` in the supported span (1900-01-01T00:00:00Z up to
+    /// 2101-01-01T00:00:00Z, exclusive) and `|offset| <= MAX_CLOCK_OFFSET`.
     Clock { origin: i64, offset: i64 },
 }
 
+impl Align {
+    /// `session` or `clock`, without the clock's origin and offset.
+    pub fn kind(self) -> AlignKind {
+        match self {
+            Align::Session => AlignKind::Session,
+            Align::Clock { .. } => AlignKind::Clock,
+        }
+    }
+}
+
+/// The kind of an [`Align`]: `session` or `clock` (the words a request uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum AlignKind {
+    #[default]
+    Session,
+    Clock,
+}
+
+tradeassist_model::named_options!(
+    AlignKind,
+    "alignment",
+    [Session = "session", Clock = "clock"]
+);
+
 /// Which instant labels a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Label {
     /// The bucket start (default).
     #[default]
@@ -186,8 +219,25 @@ pub struct Aggregator<'c> {
 
 impl<'c> Aggregator<'c> {
     /// Check that `spec.timeframe` can be derived from `base` (intraday frequencies need a
-    /// minute base and a whole number of minutes).
+    /// minute base and a whole number of minutes) and that a clock alignment's origin and
+    /// offset are in bounds ([`Align::Clock`]).
     pub fn new(cal: &'c Calendar, base: Resolution, spec: AggSpec) -> Result<Self, EngineError> {
+        if let Align::Clock { origin, offset } = spec.align {
+            if !(FIRST_TS..END_TS).contains(&origin) {
+                return Err(EngineError::OutOfRange {
+                    option: "origin",
+                    value: origin.to_string(),
+                    allowed: "1900-01-01T00:00:00Z..2101-01-01T00:00:00Z (UTC seconds)".into(),
+                });
+            }
+            if offset.unsigned_abs() > MAX_CLOCK_OFFSET as u64 {
+                return Err(EngineError::OutOfRange {
+                    option: "offset",
+                    value: format!("{offset} s"),
+                    allowed: format!("-{MAX_CLOCK_OFFSET}..={MAX_CLOCK_OFFSET} s (366 days)"),
+                });
+            }
+        }
         let tf = spec.timeframe;
         let refuse = || EngineError::TimeframeNotDerivable {
             timeframe: tf,
@@ -223,8 +273,8 @@ impl<'c> Aggregator<'c> {
         self.base
     }
 
-    /// Aggregate `bars` (strictly increasing `ts`). `now` (UTC seconds), when given, marks
-    /// buckets ending after it incomplete.
+    /// Aggregate `bars` (strictly increasing `ts`, each above `i64::MIN`). `now` (UTC
+    /// seconds), when given, marks buckets ending after it incomplete.
     pub fn aggregate(&self, bars: &[Bar], now: Option<i64>) -> Result<Aggregation, EngineError> {
         self.aggregate_rows(bars, now)
             .map_err(|i| EngineError::Unsorted {
@@ -266,7 +316,15 @@ impl<'c> Aggregator<'c> {
             }
             match bk.locate(ts) {
                 Located::Out { until } => {
-                    i = rows.skip(i, until, spacing, &mut prev_ts)?;
+                    let next = rows.skip(i, until, spacing, &mut prev_ts)?;
+                    // `until` is after `ts` except for bars beyond the last representable
+                    // date (`until == i64::MAX`): step over this one row then.
+                    i = if next > i {
+                        next
+                    } else {
+                        prev_ts = ts;
+                        i + 1
+                    };
                 }
                 Located::In {
                     bucket,
@@ -318,8 +376,9 @@ impl<'c> Aggregator<'c> {
 
     /// Every bucket the calendar expects that overlaps `range` (for a daily base: that
     /// contains a trading day whose date key lies in `range`), in order. Buckets lying
-    /// entirely inside a break are not expected.
-    pub fn buckets(&self, range: tradeassist_model::TimeRange) -> Vec<Bucket> {
+    /// entirely inside a break are not expected, nor any before 1900-01-01 or after
+    /// 2100-12-31 (the supported span). See [`Aggregator::bucket_count`] for its length.
+    pub fn buckets(&self, range: TimeRange) -> Vec<Bucket> {
         let filter = self.spec.sessions;
         let mut out: Vec<Bucket> = Vec::new();
         let push_group = |out: &mut Vec<Bucket>, g: GroupInfo| {
@@ -332,8 +391,8 @@ impl<'c> Aggregator<'c> {
             }
         };
         if self.base == Resolution::Day {
-            let first = utc_date(range.start());
-            let last = utc_date(range.end() - 1);
+            let first = clamp_to_span(utc_date(range.start()));
+            let last = clamp_to_span(utc_date(range.end() - 1));
             for d in first.iter_days().take_while(|d| *d <= last) {
                 if self.cal.is_trading_day(d) {
                     push_group(&mut out, self.group(d));
@@ -367,6 +426,91 @@ impl<'c> Aggregator<'c> {
         out
     }
 
+    /// The number of buckets [`Aggregator::buckets`] returns for `range`: the number of bars
+    /// [`Aggregator::fill`] produces for that range (every expected bucket of every session,
+    /// plus any bar with data outside them). Computed from the calendar alone in
+    /// `O(sessions)` time with constant memory per session (no bucket is materialised), so
+    /// a caller can refuse a fill before building it.
+    pub fn bucket_count(&self, range: TimeRange) -> u64 {
+        let filter = self.spec.sessions;
+        // Day-or-longer groups: count distinct groups, jumping to the end of each one.
+        let count_groups = |days: &mut dyn Iterator<Item = NaiveDate>| {
+            let mut n = 0u64;
+            let mut last_start = None;
+            let mut group_last: Option<NaiveDate> = None;
+            for d in days {
+                if group_last.is_some_and(|l| d <= l) {
+                    continue;
+                }
+                let g = self.group(d);
+                if last_start != Some(g.bucket.start) {
+                    n += 1;
+                    last_start = Some(g.bucket.start);
+                }
+                group_last = Some(g.last);
+            }
+            n
+        };
+        if self.base == Resolution::Day {
+            let first = clamp_to_span(utc_date(range.start()));
+            let last = clamp_to_span(utc_date(range.end() - 1));
+            let mut days = first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .filter(|d| self.cal.is_trading_day(*d));
+            return count_groups(&mut days);
+        }
+        match self.kind {
+            Kind::Intraday(p) => self
+                .cal
+                .sessions_in(range, filter)
+                .map(|s| self.intraday_count(&s, p, range))
+                .sum(),
+            _ => {
+                let mut days = self.cal.sessions_in(range, filter).map(|s| s.date());
+                count_groups(&mut days)
+            }
+        }
+    }
+
+    /// The intraday buckets of session `s` that overlap `range` and do not lie inside a
+    /// break, counted by arithmetic on the bucket grid (the cells `j = 0..` are
+    /// `[max(base + j p, open), min(base + (j + 1) p, close))`).
+    fn intraday_count(&self, s: &Session, p: i64, range: TimeRange) -> u64 {
+        let (open, close) = (s.open(), s.close());
+        if close <= range.start() || open >= range.end() {
+            return 0;
+        }
+        let base = match self.spec.align {
+            Align::Session => open,
+            Align::Clock { origin, offset } => {
+                let o = origin + offset;
+                o + (open - o).div_euclid(p) * p
+            }
+        };
+        let ceil_div = |a: i64| a.div_euclid(p) + i64::from(a.rem_euclid(p) != 0);
+        let cells = ceil_div(close - base);
+        let lo = (range.start() - base).div_euclid(p).max(0);
+        let hi = (ceil_div(range.end() - base) - 1).min(cells - 1);
+        if hi < lo {
+            return 0;
+        }
+        let mut count = hi - lo + 1;
+        for b in s.breaks() {
+            let first = ceil_div(b.start() - base);
+            let last = if close <= b.end() {
+                cells - 1
+            } else {
+                (b.end() - base).div_euclid(p) - 1
+            };
+            let (a, z) = (first.max(lo), last.min(hi));
+            if z >= a {
+                count -= z - a + 1;
+            }
+        }
+        count as u64
+    }
+
     /// End of the data: last minute bar's end, or the close of the last daily bar's session.
     pub(crate) fn data_end(&self, bars: &[Bar]) -> Option<i64> {
         bars.last().map(|b| self.data_end_at(b.ts()))
@@ -375,12 +519,12 @@ impl<'c> Aggregator<'c> {
     /// [`Aggregator::data_end`] of a series whose last bar starts at `last`.
     fn data_end_at(&self, last: i64) -> i64 {
         match self.base {
-            Resolution::Minute => last + 60,
+            Resolution::Minute => last.saturating_add(60),
             Resolution::Day => {
                 let td = self.cal.next_trading_day(utc_date(last));
                 self.cal
                     .session(td, self.spec.sessions)
-                    .map_or(last + 86_400, |s| s.close())
+                    .map_or(last.saturating_add(86_400), |s| s.close())
             }
         }
     }
@@ -424,47 +568,34 @@ impl<'c> Aggregator<'c> {
             Kind::Days(1) | Kind::Intraday(_) => (td, td),
             Kind::Days(n) => match self.spec.align {
                 Align::Session => {
+                    // Trading days with index in [g n, (g + 1) n), found by bisection.
                     let n = i64::from(n);
                     let g = self.cal.trading_day_index(td).div_euclid(n);
-                    let mut lo = td;
-                    loop {
-                        let prev = self.cal.prev_trading_day(lo - Duration::days(1));
-                        if self.cal.trading_day_index(prev).div_euclid(n) != g {
-                            break;
-                        }
-                        lo = prev;
-                    }
-                    let mut hi = td;
-                    loop {
-                        let next = self.cal.next_trading_day(hi + Duration::days(1));
-                        if self.cal.trading_day_index(next).div_euclid(n) != g {
-                            break;
-                        }
-                        hi = next;
-                    }
-                    (lo, hi)
+                    let lo = self.cal.trading_day_at_index(g * n);
+                    let hi = self.cal.trading_day_at_index(g * n + n - 1);
+                    (lo.min(td), hi.max(td))
                 }
                 Align::Clock { origin, offset } => {
                     let o = self.cal.local_date(origin + offset);
                     let n = i64::from(n);
                     let k = (td - o).num_days().div_euclid(n);
-                    let lo = o + Duration::days(k * n);
-                    (lo, lo + Duration::days(n - 1))
+                    let lo = shift_days(o, k * n);
+                    (lo, shift_days(lo, n - 1))
                 }
             },
             Kind::Weeks(n) => {
                 let n = i64::from(n);
-                let monday = td - Duration::days(i64::from(td.weekday().num_days_from_monday()));
+                let monday = shift_days(td, -i64::from(td.weekday().num_days_from_monday()));
                 let w = (monday - index_epoch()).num_days() / 7;
-                let lo = index_epoch() + Duration::weeks(w.div_euclid(n) * n);
-                (lo, lo + Duration::days(7 * n - 1))
+                let lo = shift_days(index_epoch(), 7 * (w.div_euclid(n) * n));
+                (lo, shift_days(lo, 7 * n - 1))
             }
             Kind::Months(n) => {
                 let n = i64::from(n);
                 let m = i64::from(td.year()) * 12 + i64::from(td.month0());
                 let g = m.div_euclid(n) * n;
                 let lo = month_start(g);
-                let hi = month_start(g + n) - Duration::days(1);
+                let hi = shift_days(month_start(g + n), -1);
                 (lo, hi)
             }
         };
@@ -491,13 +622,18 @@ impl<'c> Aggregator<'c> {
     }
 }
 
+/// The first day of month `month_index` (`year * 12 + month0`), saturating at the ends of
+/// the representable dates.
 fn month_start(month_index: i64) -> NaiveDate {
-    NaiveDate::from_ymd_opt(
-        month_index.div_euclid(12) as i32,
-        month_index.rem_euclid(12) as u32 + 1,
-        1,
-    )
-    .expect("valid month")
+    let year = month_index.div_euclid(12);
+    i32::try_from(year)
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, month_index.rem_euclid(12) as u32 + 1, 1))
+        .unwrap_or(if year < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 /// `Vendor` when every bar carries a vendor VWAP (and there is at least one bar).
@@ -572,24 +708,27 @@ impl<'a> Bucketer<'a> {
         }
     }
 
-    /// The first session closing after `ts`.
-    fn session_after(&mut self, ts: i64) -> &Session {
+    /// The first session closing after `ts`; `None` when no representable date has one.
+    fn session_after(&mut self, ts: i64) -> Option<&Session> {
         loop {
             while self.idx < self.sessions.len() && self.sessions[self.idx].close() <= ts {
                 self.idx += 1;
             }
             if self.idx < self.sessions.len() {
-                return &self.sessions[self.idx];
+                return Some(&self.sessions[self.idx]);
             }
-            let local = self.agg.cal.local_date(ts) - Duration::days(1);
+            let local = shift_days(self.agg.cal.local_date(ts), -1);
             let from = self.next_date.map_or(local, |d| d.max(local));
-            let to = from + Duration::days(SESSION_CHUNK_DAYS);
+            if from == NaiveDate::MAX {
+                return None;
+            }
+            let to = shift_days(from, SESSION_CHUNK_DAYS);
             self.sessions = self
                 .agg
                 .cal
                 .sessions_between(from, to, self.agg.spec.sessions);
             self.idx = 0;
-            self.next_date = Some(to + Duration::days(1));
+            self.next_date = Some(shift_days(to, 1));
         }
     }
 
@@ -608,17 +747,24 @@ impl<'a> Bucketer<'a> {
     pub(crate) fn locate(&mut self, ts: i64) -> Located {
         if self.agg.base == Resolution::Day {
             let td = self.agg.cal.next_trading_day(utc_date(ts));
+            let seg_end = date_key(td).saturating_add(86_400);
+            if ts >= seg_end {
+                // Beyond the last representable date: no trading day holds this bar.
+                return Located::Out { until: i64::MAX };
+            }
             let g = self.group(td);
             // Later bars dated up to `td` map to `td` too (one session per segment).
             return Located::In {
                 bucket: g.bucket,
-                seg_end: date_key(td) + 86_400,
+                seg_end,
                 session: date_key(td),
             };
         }
         let kind = self.agg.kind;
         let agg = self.agg;
-        let s = self.session_after(ts);
+        let Some(s) = self.session_after(ts) else {
+            return Located::Out { until: i64::MAX };
+        };
         if ts < s.open() {
             return Located::Out { until: s.open() };
         }

@@ -312,22 +312,23 @@ impl Calendar {
         })
     }
 
-    /// Sessions overlapping the UTC range, in order.
+    /// Sessions overlapping the UTC range, in order (trading days of 1900-01-01..=2100-12-31
+    /// only, see [`Calendar::sessions_in`]).
     pub fn sessions(&self, range: TimeRange, filter: SessionFilter) -> Vec<Session> {
         self.sessions_in(range, filter).collect()
     }
 
     /// Sessions overlapping the UTC range, in order, one at a time: [`Calendar::sessions`]
-    /// without holding them all (constant memory per session).
+    /// without holding them all (constant memory per session). Like every range-driven walk
+    /// of the engine, only trading days of the supported span 1900-01-01..=2100-12-31 are
+    /// visited, so the work is bounded whatever the range.
     pub fn sessions_in(
         &self,
         range: TimeRange,
         filter: SessionFilter,
     ) -> impl Iterator<Item = Session> + '_ {
-        let first = self.local_date(range.start());
-        let first = first.pred_opt().unwrap_or(first);
-        let last = self.local_date(range.end());
-        let last = last.succ_opt().unwrap_or(last);
+        let first = clamp_to_span(shift_days(self.local_date(range.start()), -1));
+        let last = clamp_to_span(shift_days(self.local_date(range.end()), 1));
         self.sessions_iter(first, last, filter)
             .filter(move |s| s.close > range.start() && s.open < range.end())
     }
@@ -356,7 +357,13 @@ impl Calendar {
     }
 
     /// The exchange-local calendar date of a UTC instant.
+    ///
+    /// Instants within a day of the ends of chrono's dates (where the local time would not
+    /// be representable) map to their UTC date.
     pub fn local_date(&self, ts: i64) -> NaiveDate {
+        if !(-LOCAL_SAFE_SECONDS..=LOCAL_SAFE_SECONDS).contains(&ts) {
+            return utc_date(ts);
+        }
         self.tz
             .timestamp_opt(ts, 0)
             .single()
@@ -381,9 +388,36 @@ impl Calendar {
     }
 }
 
+/// Instants with a representable local date in every timezone (chrono's dates end about
+/// 8.2e12 s from the epoch; a day of margin is left for the offset).
+const LOCAL_SAFE_SECONDS: i64 = 8_200_000_000_000;
+
 /// Monday 1970-01-05, origin of [`Calendar::trading_day_index`].
 pub(crate) fn index_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 5).expect("valid")
+}
+
+/// `d` clamped to the supported span 1900-01-01..=2100-12-31: range-driven walks (sessions
+/// of a range, expected buckets and slots, gap detection) visit no day outside it.
+pub(crate) fn clamp_to_span(d: NaiveDate) -> NaiveDate {
+    d.clamp(
+        tradeassist_model::time::FIRST_DATE,
+        tradeassist_model::time::LAST_DATE,
+    )
+}
+
+/// `d` moved by `days`, saturating at the ends of the representable dates (never panics).
+pub(crate) fn shift_days(d: NaiveDate, days: i64) -> NaiveDate {
+    let moved = if days >= 0 {
+        d.checked_add_days(chrono::Days::new(days.unsigned_abs()))
+    } else {
+        d.checked_sub_days(chrono::Days::new(days.unsigned_abs()))
+    };
+    moved.unwrap_or(if days >= 0 {
+        NaiveDate::MAX
+    } else {
+        NaiveDate::MIN
+    })
 }
 
 /// The UTC date of epoch seconds (the date a daily bar's key names), saturating at the ends

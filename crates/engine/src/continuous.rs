@@ -5,36 +5,38 @@
 //! The input is, per contract, its [`FuturesContract`] definition, its base bars (1-minute or
 //! 1-day, strictly increasing `ts`, inside 1900-01-01..2100-12-31) and optionally its daily
 //! volume / open interest ([`DailyStat`]; derived from the bars when left empty). A
-//! [`ContinuousSpec`] chooses (defaults in brackets):
+//! [`ContinuousSpec`] chooses (defaults are those of [`ContinuousSpec::new`]):
 //!
 //! - the roll rule ([`RollRule`]): `calendar` (N trading days before the last trade date or,
 //!   with [`RollAnchor::FirstNotice`], the first notice date), `volume` / `open_interest`
 //!   (roll when a later contract's value on the previous session exceeds the front's),
 //!   or `fixed` dates;
-//! - `roll_offset` for the calendar rule [0; at most [`MAX_ROLL_OFFSET`]], the `anchor`
-//!   [last trade], the `rank` [0 = front; at most [`MAX_RANK`]], the adjustment
-//!   ([`Adjust`], [none]) and the prices that set the gap at a roll ([`RollPrice`], [both
-//!   closes of the last session before the roll]);
+//! - `roll_offset` for the calendar rule (default 0, at most [`MAX_ROLL_OFFSET`]), the
+//!   `anchor` (default last trade), the `rank` (default 0 = front, at most [`MAX_RANK`]),
+//!   the adjustment ([`Adjust`], default none) and the prices that set the gap at a roll
+//!   ([`RollPrice`], default both closes of the last session before the roll);
 //! - the **roll cycle** `cycle` ([`RollCycle`], e.g. `HMUZ`): only contracts of these months
 //!   are rolled through; the others are left out of the series (listed in
-//!   [`ContinuousSeries::excluded`]). [`None`: the root's default cycle from the expiry rule
-//!   table ([`ExpiryRules::default_cycle`]: `HMUZ` for ES, NQ, YM, RTY, ZN, ZB, ZF and the
-//!   CME currencies, `GJMQVZ` for GC, `HKNUZ` for SI, HG, ZC and ZW, `FHKNQUX` for ZS), every
-//!   month for roots without one (CL, NG, RB, HO and unknown roots).]
+//!   [`ContinuousSeries::excluded`]). Default `None`: the root's default cycle from the
+//!   expiry rule table ([`ExpiryRules::default_cycle`]: `HMUZ` for ES, NQ, YM, RTY, ZN, ZB,
+//!   ZF and the CME currencies, `GJMQVZ` for GC, `HKNUZ` for SI, HG, ZC and ZW, `FHKNQUX`
+//!   for ZS), every month for roots without one (CL, NG, RB, HO and unknown roots).
 //! - the **grace window** `grace_sessions` of the volume and open-interest rules: a
 //!   crossover observed on a session more than N trading sessions before the front's last
 //!   trade date is ignored; the front then rolls at the first session inside the window on
-//!   which the later contract still leads (or when it expires). [`Some(7)`
-//!   ([`DEFAULT_GRACE_SESSIONS`], zipline's value); `None` honours every crossover; at most
-//!   [`MAX_GRACE_SESSIONS`].] The window needs no look-ahead: an ignored crossover is not
-//!   moved back to the day it happened (zipline's backward walk does that when the
-//!   crossover lasts into the window).
+//!   which the later contract still leads (or when it expires). Default
+//!   `Some(DEFAULT_GRACE_SESSIONS)` = 7 sessions, zipline's value (the wave-1 ES rolls, a
+//!   volume crossover 5 sessions and an open-interest one 0 sessions before the last trade
+//!   date, are inside it); `None` honours every crossover; at most [`MAX_GRACE_SESSIONS`].
+//!   The window needs no look-ahead: an ignored crossover is not moved back to the day it
+//!   happened (zipline's backward walk does that when the crossover lasts into the window).
 //! - **skip to the most active** `skip_to_most_active` (volume and open-interest rules):
 //!   compare the front with every later contract still trading, not only the next one, and
 //!   roll straight to the one with the largest value (the earliest on ties), e.g. CLK17 ->
-//!   CLN17 when CLM17 never trades more than CLK17. [`false`: one contract at a time, the
-//!   rule of the product brief; with the default roll cycles the illiquid months that
-//!   zipline skips are already left out.]
+//!   CLN17 when CLM17 never trades more than CLK17; also when the front expires. Default
+//!   `false`: one contract at a time, the rule of the product brief, which keeps earlier
+//!   roll histories valid; with the default roll cycles the illiquid months that zipline
+//!   skips are already left out.
 //!
 //! [`ContinuousSpec::validate`] (also run by [`ContinuousBuilder::build`]) refuses every
 //! numeric option outside its documented bounds with [`ContinuousError::OutOfRange`], which

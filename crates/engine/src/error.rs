@@ -25,4 +25,11 @@ pub enum EngineError {
         "`{0}` is not a bar specification (a frequency like 5m, or volume:N, tick:N, dollar:N)"
     )]
     BadBarSpec(String),
+    /// A numeric option outside its bounds; `option` names it (`origin`, `offset`).
+    #[error("{option} {value} is out of range (allowed: {allowed})")]
+    OutOfRange {
+        option: &'static str,
+        value: String,
+        allowed: String,
+    },
 }

@@ -3,7 +3,9 @@
 //! A gap is a span where the calendar expects base bars (each minute of each session in the
 //! filter, outside breaks; for a daily base, each trading day) and none exist. Closed
 //! sessions, breaks, holidays and weekends are never gaps, and a gap never crosses a
-//! session boundary or a break.
+//! session boundary or a break. Only the supported span 1900-01-01..=2100-12-31 is
+//! searched, and [`detect_gaps_bounded`] holds at most a caller-chosen number of gap spans
+//! (counts stay exact), so neither time nor memory grows beyond the span's ~73,000 days.
 //!
 //! ```
 //! use tradeassist_engine::{detect_gaps, Calendar, SessionFilter};
@@ -28,7 +30,7 @@ use crate::EngineError;
 use crate::aggregate::{
     AggBar, Aggregation, Aggregator, Bucket, FillKind, Ohlc, check_sorted, complete,
 };
-use crate::calendar::{Calendar, SessionFilter, utc_date};
+use crate::calendar::{Calendar, Session, SessionFilter, clamp_to_span, utc_date};
 
 /// A span without base bars where the calendar expects some: `[start, end)` UTC seconds.
 /// For a daily base, `start`/`end` are date keys (00:00 UTC) and `missing` counts days.
@@ -40,17 +42,33 @@ pub struct Gap {
     pub missing: u64,
 }
 
-/// Result of [`detect_gaps`].
+/// Result of [`detect_gaps`] / [`detect_gaps_bounded`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct GapReport {
+    /// The first gaps in time order: all of them, or the first `max_gaps` when
+    /// [`GapReport::truncated`].
     pub gaps: Vec<Gap>,
-    /// Base bars the calendar expects in the range.
+    /// Base bars the calendar expects in the range (exact, also when truncated).
     pub expected: u64,
-    /// Expected slots that have a bar.
+    /// Expected slots that have a bar (exact).
     pub present: u64,
+    /// Number of gaps in the range (exact; more than `gaps.len()` when truncated).
+    pub total_gaps: u64,
+    /// True when gaps were left out of `gaps` because of the cap.
+    pub truncated: bool,
 }
 
 impl GapReport {
+    fn new() -> Self {
+        GapReport {
+            gaps: Vec::new(),
+            expected: 0,
+            present: 0,
+            total_gaps: 0,
+            truncated: false,
+        }
+    }
+
     /// `present / expected` (1.0 when nothing is expected).
     pub fn completeness(&self) -> f64 {
         if self.expected == 0 {
@@ -59,9 +77,32 @@ impl GapReport {
             self.present as f64 / self.expected as f64
         }
     }
+
+    /// Missing expected slots (`expected - present`).
+    pub fn missing(&self) -> u64 {
+        self.expected - self.present
+    }
 }
 
-/// Find the gaps of a base series (strictly increasing `ts`) within `range`.
+/// Collects gaps up to a cap while counting all of them.
+struct Sink {
+    report: GapReport,
+    max_gaps: usize,
+}
+
+impl Sink {
+    fn push(&mut self, g: Gap) {
+        self.report.total_gaps += 1;
+        if self.report.gaps.len() < self.max_gaps {
+            self.report.gaps.push(g);
+        } else {
+            self.report.truncated = true;
+        }
+    }
+}
+
+/// Find the gaps of a base series (strictly increasing `ts`) within `range`, keeping every
+/// gap span. Prefer [`detect_gaps_bounded`] for user-chosen ranges.
 pub fn detect_gaps(
     bars: &[Bar],
     base: Resolution,
@@ -69,46 +110,42 @@ pub fn detect_gaps(
     filter: SessionFilter,
     range: TimeRange,
 ) -> Result<GapReport, EngineError> {
+    detect_gaps_bounded(bars, base, cal, filter, range, usize::MAX)
+}
+
+/// Find the gaps of a base series (strictly increasing `ts`) within `range`, holding at most
+/// `max_gaps` gap spans (the first ones); `expected`, `present` and `total_gaps` stay exact
+/// and `truncated` says spans were left out. Work is `O(sessions + bars)` and memory
+/// `O(max_gaps)`: no per-slot list is ever built, so a 200-year minute range with no bars
+/// costs one pass over its ~50,000 sessions.
+pub fn detect_gaps_bounded(
+    bars: &[Bar],
+    base: Resolution,
+    cal: &Calendar,
+    filter: SessionFilter,
+    range: TimeRange,
+    max_gaps: usize,
+) -> Result<GapReport, EngineError> {
     check_sorted(bars)?;
-    let mut report = GapReport {
-        gaps: Vec::new(),
-        expected: 0,
-        present: 0,
+    let mut sink = Sink {
+        report: GapReport::new(),
+        max_gaps,
     };
     match base {
         Resolution::Minute => {
             let mut i = 0;
-            for s in cal.sessions(range, filter) {
-                // Segments of the session between its breaks, clipped to the range.
-                let mut cuts = vec![s.open()];
-                for b in s.breaks() {
-                    cuts.push(b.start());
-                    cuts.push(b.end());
-                }
-                cuts.push(s.close());
-                for seg in cuts.chunks(2) {
-                    let a = seg[0].max(align_up(range.start(), seg[0]));
-                    let b = seg[1].min(range.end());
-                    if a < b {
-                        scan_segment(bars, &mut i, a, b, 60, &mut report);
-                    }
-                }
+            for s in cal.sessions_in(range, filter) {
+                for_each_segment(&s, range, |a, b| {
+                    scan_segment(bars, &mut i, a, b, 60, &mut sink)
+                });
             }
         }
         Resolution::Day => {
-            let first = utc_date(range.start());
-            let last = utc_date(range.end() - 1);
             let mut i = 0;
             let mut open_gap: Option<Gap> = None;
-            for d in first.iter_days().take_while(|d| *d <= last) {
-                if !cal.is_trading_day(d) {
-                    continue;
-                }
+            for d in trading_days_in(cal, range) {
                 let key = date_key(d);
-                if !range.contains(key) {
-                    continue;
-                }
-                report.expected += 1;
+                sink.report.expected += 1;
                 // Bars dated after the previous trading day and up to `d` map to `d`.
                 let mut found = false;
                 while i < bars.len() && cal.next_trading_day(utc_date(bars[i].ts())) <= d {
@@ -116,9 +153,9 @@ pub fn detect_gaps(
                     i += 1;
                 }
                 if found {
-                    report.present += 1;
+                    sink.report.present += 1;
                     if let Some(g) = open_gap.take() {
-                        report.gaps.push(g);
+                        sink.push(g);
                     }
                 } else {
                     match &mut open_gap {
@@ -136,10 +173,72 @@ pub fn detect_gaps(
                     }
                 }
             }
-            report.gaps.extend(open_gap);
+            if let Some(g) = open_gap {
+                sink.push(g);
+            }
         }
     }
-    Ok(report)
+    Ok(sink.report)
+}
+
+/// The number of base bars the calendar expects in `range` (what [`GapReport::expected`]
+/// reports, without looking at bars): each minute of each session in the filter outside
+/// breaks, or each trading day for a daily base. `O(sessions)` time, constant memory.
+pub fn expected_slots(
+    base: Resolution,
+    cal: &Calendar,
+    filter: SessionFilter,
+    range: TimeRange,
+) -> u64 {
+    match base {
+        Resolution::Minute => {
+            let mut n = 0;
+            for s in cal.sessions_in(range, filter) {
+                for_each_segment(&s, range, |a, b| n += ((b - a + 59) / 60) as u64);
+            }
+            n
+        }
+        Resolution::Day => trading_days_in(cal, range).count() as u64,
+    }
+}
+
+/// Trading days whose date key lies in `range`.
+fn trading_days_in(
+    cal: &Calendar,
+    range: TimeRange,
+) -> impl Iterator<Item = chrono::NaiveDate> + '_ {
+    let first = clamp_to_span(utc_date(range.start()));
+    let last = clamp_to_span(utc_date(range.end() - 1));
+    first
+        .iter_days()
+        .take_while(move |d| *d <= last)
+        .filter(move |d| cal.is_trading_day(*d) && range.contains(date_key(*d)))
+}
+
+/// Call `f(a, b)` for each part `[a, b)` of session `s` between its breaks, clipped to
+/// `range` and started on the session's minute grid.
+fn for_each_segment(s: &Session, range: TimeRange, mut f: impl FnMut(i64, i64)) {
+    let mut clip = |lo: i64, hi: i64| {
+        if range.start() >= hi || range.end() <= lo {
+            return;
+        }
+        // `range.start()` lies below `hi` here, so the grid arithmetic cannot overflow.
+        let a = if range.start() <= lo {
+            lo
+        } else {
+            align_up(range.start(), lo)
+        };
+        let b = hi.min(range.end());
+        if a < b {
+            f(a, b);
+        }
+    };
+    let mut start = s.open();
+    for b in s.breaks() {
+        clip(start, b.start());
+        start = b.end();
+    }
+    clip(start, s.close());
 }
 
 /// The first instant `>= ts` on the minute grid anchored at `anchor`.
@@ -148,14 +247,14 @@ fn align_up(ts: i64, anchor: i64) -> i64 {
 }
 
 /// Walk the expected slots `a, a+step, .. < b`, advancing `i` through `bars`.
-fn scan_segment(bars: &[Bar], i: &mut usize, a: i64, b: i64, step: i64, r: &mut GapReport) {
+fn scan_segment(bars: &[Bar], i: &mut usize, a: i64, b: i64, step: i64, sink: &mut Sink) {
     let mut t = a;
     while t < b {
         while *i < bars.len() && bars[*i].ts() < t {
             *i += 1;
         }
         if *i < bars.len() && bars[*i].ts() == t {
-            r.present += 1;
+            sink.report.present += 1;
             *i += 1;
             t += step;
             continue;
@@ -166,18 +265,18 @@ fn scan_segment(bars: &[Bar], i: &mut usize, a: i64, b: i64, step: i64, r: &mut 
             _ => b,
         }
         .min(b);
-        r.gaps.push(Gap {
+        sink.push(Gap {
             start: t,
             end,
             missing: ((end - t + step - 1) / step) as u64,
         });
         t = end;
     }
-    r.expected += ((b - a + step - 1) / step) as u64;
+    sink.report.expected += ((b - a + step - 1) / step) as u64;
 }
 
-/// How missing buckets are filled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// How missing buckets are filled (`none`, `null`, `prev` or `linear`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum FillMethod {
     /// Only buckets with data (default).
     #[default]
@@ -321,13 +420,14 @@ mod tests {
             bar(250, 1.0),
             bar(300, 1.0),
         ];
-        let mut r = GapReport {
-            gaps: vec![],
-            expected: 0,
-            present: 0,
+        let mut sink = Sink {
+            report: GapReport::new(),
+            max_gaps: usize::MAX,
         };
         let mut i = 0;
-        scan_segment(&bars, &mut i, 0, 420, 60, &mut r);
+        scan_segment(&bars, &mut i, 0, 420, 60, &mut sink);
+        let r = sink.report;
+        assert_eq!(r.total_gaps, 2);
         assert_eq!(r.expected, 7);
         assert_eq!(r.present, 4);
         assert_eq!(
@@ -349,11 +449,6 @@ mod tests {
 
     #[test]
     fn empty_report_is_complete() {
-        let r = GapReport {
-            gaps: vec![],
-            expected: 0,
-            present: 0,
-        };
-        assert_eq!(r.completeness(), 1.0);
+        assert_eq!(GapReport::new().completeness(), 1.0);
     }
 }

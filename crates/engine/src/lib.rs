@@ -7,15 +7,29 @@
 //! JSON; every error is an [`EngineError`] about its input.
 //!
 //! - [`calendar`]: trading sessions as data (`calendars.toml`, embedded) + rule interpreter.
-//! - [`aggregate`]: the batch path ([`Aggregator::aggregate`]) and its output ([`AggBar`]).
+//! - [`aggregate`]: the batch path ([`Aggregator::aggregate`]) and its output ([`AggBar`]);
+//!   [`Aggregator::bucket_count`] says how many bars a fill would produce, from the calendar
+//!   alone, before anything is built.
 //! - [`columns`]: [`BarColumns`], a checked columnar base series for
 //!   [`Aggregator::aggregate_columns`] (same bars, less memory traffic).
-//! - [`gaps`]: [`detect_gaps`] against the calendar and [`Aggregator::fill`].
+//! - [`gaps`]: [`detect_gaps_bounded`] against the calendar (exact counts, at most a chosen
+//!   number of gap spans), [`expected_slots`] and [`Aggregator::fill`].
 //! - [`incremental`]: [`IncrementalAggregator`], bar by bar, same bars as the batch path.
 //! - [`activity`]: volume, tick-count and dollar-value bars ([`BarSpec`] parses them).
-//! - [`expiry`]: futures expiry rules as data (`expiry_rules.toml`, embedded) ([`ExpiryRules`]).
-//! - [`continuous`]: continuous futures with roll rules and adjustments ([`ContinuousBuilder`]).
+//! - [`expiry`]: futures expiry rules and default roll cycles as data (`expiry_rules.toml`,
+//!   embedded) ([`ExpiryRules`]).
+//! - [`continuous`]: continuous futures with roll rules, roll cycles, grace windows, skipping
+//!   to the most active contract and adjustments ([`ContinuousBuilder`]).
 //! - [`corporate`]: equity factor files and split / dividend adjustment ([`adjust_equity_bars`]).
+//!
+//! Bounds that hold everywhere: no input makes the engine panic. Numeric options have
+//! documented limits ([`MAX_ROLL_OFFSET`], [`MAX_RANK`], [`MAX_GRACE_SESSIONS`],
+//! [`MAX_FIXED_DATES`], [`MAX_CLOCK_OFFSET`]; timeframe counts and presets are bounded in
+//! the model) and out-of-range values are errors naming the option. Walks over a time range
+//! visit only the supported span 1900-01-01..2100-12-31 (about 73,000 days), so their work is
+//! bounded whatever the range. The option enums a request names (session filter, label,
+//! fill, alignment, roll rule, anchor, roll price, futures and equity adjustment,
+//! resolution) parse and print with one name table each ([`tradeassist_model::names`]).
 //!
 //! ```
 //! use tradeassist_engine::{AggSpec, Aggregator, Calendar, SessionFilter, VwapSource};
@@ -57,8 +71,8 @@ pub mod incremental;
 
 pub use activity::{Activity, BarSpec, activity_bars};
 pub use aggregate::{
-    AggBar, AggSpec, Aggregation, Aggregator, Align, Bucket, FillKind, Label, Ohlc, VwapSource,
-    vwap_source,
+    AggBar, AggSpec, Aggregation, Aggregator, Align, AlignKind, Bucket, FillKind, Label,
+    MAX_CLOCK_OFFSET, Ohlc, VwapSource, vwap_source,
 };
 pub use calendar::{Calendar, Session, SessionFilter};
 pub use columns::{BarColumns, ColumnsError};
@@ -72,5 +86,5 @@ pub use continuous::{
 pub use corporate::{CorporateError, FactorFile, FactorRow, PriceAdjustment, adjust_equity_bars};
 pub use error::EngineError;
 pub use expiry::{ContractDates, DateSource, ExpiryError, ExpiryRules, ProductRule};
-pub use gaps::{FillMethod, Gap, GapReport, detect_gaps};
+pub use gaps::{FillMethod, Gap, GapReport, detect_gaps, detect_gaps_bounded, expected_slots};
 pub use incremental::{IncrementalAggregator, Update, UpdateKind};

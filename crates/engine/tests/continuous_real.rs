@@ -27,7 +27,7 @@
 use chrono::{DateTime, NaiveDate};
 use tradeassist_engine::{
     Adjust, Adjustment, Calendar, ContinuousBuilder, ContinuousSeries, ContinuousSpec,
-    ContractData, DailyStat, RollPrice, RollRule, RollTrigger,
+    ContractData, DailyStat, GraceWindow, RollPrice, RollRule, RollTrigger,
 };
 use tradeassist_model::{Bar, ContractMonth, FuturesContract, Resolution, date_key};
 
@@ -369,4 +369,51 @@ fn minute_series_rolls_at_the_globex_session_open() {
     assert_eq!((r0.from_price, r0.to_price), (1811.25, 1805.0));
     let z0 = s0.bars.iter().filter(|b| &*b.contract == "ESZ13").count();
     assert_eq!((z0, s0.bars.len() - z0), (1138, 1308));
+}
+
+#[test]
+fn wave_one_roll_dates_hold_under_the_default_grace_window_and_cycle() {
+    // The defaults: ES rolls through HMUZ, and volume / open-interest crossovers count only
+    // from 7 sessions before ESZ13's last trade date (2013-12-20) on, i.e. from 2013-12-11.
+    // The volume crossover of 2013-12-13 (5 sessions before) and the open-interest reading
+    // of 2013-12-20 (0 sessions before) are both inside the window, so the wave-1 dates hold.
+    let defaults = ContinuousSpec::new(RollRule::Volume);
+    assert_eq!(defaults.grace_sessions, Some(7));
+    assert!(!defaults.skip_to_most_active && defaults.cycle.is_none());
+    let window = Some(GraceWindow {
+        sessions: 7,
+        opens: d(2013, 12, 11),
+        ignored_since: None,
+    });
+    for (rule, date) in [
+        (RollRule::Volume, d(2013, 12, 16)),
+        (RollRule::OpenInterest, d(2013, 12, 23)),
+    ] {
+        let s = build(
+            &daily_contracts(),
+            Resolution::Day,
+            &spec(rule.clone(), 0, Adjust::None),
+        );
+        assert_eq!(s.cycle.to_string(), "HMUZ");
+        assert_eq!(s.rolls.len(), 1, "{rule}");
+        assert_eq!(s.rolls[0].date, date, "{rule}");
+        assert_eq!(s.roll_details[0].grace, window, "{rule}");
+        assert!(s.roll_details[0].skipped.is_empty());
+        // Without a window, and skipping to the most active (only two contracts), the same.
+        let mut other = spec(rule.clone(), 0, Adjust::None);
+        other.grace_sessions = None;
+        other.skip_to_most_active = true;
+        let t = build(&daily_contracts(), Resolution::Day, &other);
+        assert_eq!(t.rolls, s.rolls, "{rule}");
+    }
+    // A window of 4 sessions opens on 2013-12-16: the 12-13 crossover is ignored and the
+    // volume roll waits for the first session inside the window (12-16: H14 still leads).
+    let mut narrow = spec(RollRule::Volume, 0, Adjust::None);
+    narrow.grace_sessions = Some(4);
+    let s = build(&daily_contracts(), Resolution::Day, &narrow);
+    assert_eq!(s.rolls[0].date, d(2013, 12, 17));
+    assert_eq!(
+        s.roll_details[0].grace.unwrap().ignored_since,
+        Some(d(2013, 12, 13))
+    );
 }

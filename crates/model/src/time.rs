@@ -343,6 +343,9 @@ impl RangeSpec {
             RangeSpec::Absolute { start, end } => (start, end),
             RangeSpec::Preset { preset, as_of } => {
                 let local_date = |ts: i64| {
+                    // Outside the supported span a bound is never local: clamp first, so
+                    // the local time is always representable.
+                    let ts = ts.clamp(FIRST_TS, END_TS);
                     tz.timestamp_opt(ts, 0).single().map_or_else(
                         || NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"),
                         |t| t.date_naive(),

@@ -230,6 +230,25 @@ mod tests {
     }
 
     #[test]
+    fn huge_and_zero_counts_are_errors_not_panics() {
+        assert_eq!(
+            "99999999999M".parse::<Timeframe>(),
+            Err(TimeframeError::TooLarge("99999999999M".into()))
+        );
+        assert_eq!(
+            "0m".parse::<Timeframe>(),
+            Err(TimeframeError::Zero("0m".into()))
+        );
+        assert_eq!(
+            Timeframe::new(100_001, TimeUnit::Week),
+            Err(TimeframeError::TooLarge("100001w".into()))
+        );
+        // The largest count of every unit has a fixed length well inside i64.
+        let w = Timeframe::new(100_000, TimeUnit::Week).unwrap();
+        assert_eq!(w.fixed_seconds(), Some(100_000 * 7 * 86_400));
+    }
+
+    #[test]
     fn intraday_split() {
         assert!("4h".parse::<Timeframe>().unwrap().is_intraday());
         assert!(!"1d".parse::<Timeframe>().unwrap().is_intraday());
