@@ -99,7 +99,7 @@ pub enum Label {
 tradeassist_model::named_options!(Label, "bar label", [Start = "start", End = "end"]);
 
 /// What an aggregation computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AggSpec {
     pub timeframe: Timeframe,
     pub align: Align,

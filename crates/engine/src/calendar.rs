@@ -1056,6 +1056,64 @@ mod tests {
     }
 
     #[test]
+    fn date_stepping_saturates_at_the_ends_of_the_dates() {
+        let c = Calendar::get("us_equity").unwrap();
+        // NaiveDate::MAX is a Friday in no year the rules close: whatever it is, no panic.
+        let next = c.next_trading_day(NaiveDate::MAX);
+        assert!(next == NaiveDate::MAX || c.is_trading_day(next));
+        assert_eq!(c.trading_day_after(NaiveDate::MAX), NaiveDate::MAX);
+        let prev = c.prev_trading_day(NaiveDate::MIN);
+        assert!(prev == NaiveDate::MIN || c.is_trading_day(prev));
+        assert_eq!(c.trading_day_before(NaiveDate::MIN), NaiveDate::MIN);
+        assert_eq!(c.trading_days_back(NaiveDate::MIN, 10), None);
+        assert_eq!(
+            c.trading_days_back(d(2013, 12, 20), 5),
+            Some(d(2013, 12, 13))
+        );
+        assert_eq!(
+            c.trading_days_back(d(2013, 12, 22), 0),
+            Some(d(2013, 12, 20))
+        );
+        assert_eq!(c.local_date(i64::MAX), NaiveDate::MAX);
+        assert_eq!(c.local_date(i64::MIN), NaiveDate::MIN);
+        assert_eq!(utc_date(i64::MAX), NaiveDate::MAX);
+        assert_eq!(shift_days(NaiveDate::MAX, 1), NaiveDate::MAX);
+        assert_eq!(shift_days(NaiveDate::MIN, -1), NaiveDate::MIN);
+        assert_eq!(shift_days(d(2013, 12, 31), 1), d(2014, 1, 1));
+    }
+
+    #[test]
+    fn trading_day_at_index_inverts_the_index() {
+        let c = Calendar::get("cme_equity").unwrap();
+        for day in [
+            d(1900, 1, 2),
+            d(1970, 1, 5),
+            d(2013, 11, 29),
+            d(2100, 12, 31),
+        ] {
+            let td = c.prev_trading_day(day);
+            assert_eq!(c.trading_day_at_index(c.trading_day_index(td)), td, "{td}");
+        }
+        // Non-trading days share the index of the next trading day.
+        let saturday = d(2013, 11, 30);
+        assert_eq!(
+            c.trading_day_at_index(c.trading_day_index(saturday)),
+            d(2013, 12, 2)
+        );
+    }
+
+    #[test]
+    fn range_walks_stay_inside_the_supported_span() {
+        let c = Calendar::get("us_equity").unwrap();
+        let all = TimeRange::new(i64::MIN, i64::MAX).unwrap();
+        let mut sessions = c.sessions_in(all, SessionFilter::Regular);
+        let first = sessions.next().unwrap();
+        // Holiday rules start in 1950: 1900-01-01, a Monday, trades.
+        assert_eq!(first.date(), d(1900, 1, 1));
+        assert_eq!(sessions.last().unwrap().date(), d(2100, 12, 31));
+    }
+
+    #[test]
     fn malformed_data_is_reported() {
         let err = parse_calendars("[[calendar]]\nid = \"x\"\n").unwrap_err();
         assert!(matches!(err, EngineError::CalendarData(_)));

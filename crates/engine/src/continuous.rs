@@ -217,7 +217,7 @@ impl ContinuousError {
 
 /// Everything that defines a continuous series besides its data. Build with
 /// [`ContinuousSpec::new`] and set fields; [`ContinuousSpec::validate`] checks the bounds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ContinuousSpec {
     pub rule: RollRule,
     /// Calendar rule: roll this many trading days before the anchor (0 = on the anchor day:

@@ -25,6 +25,10 @@ pub enum EngineError {
         "`{0}` is not a bar specification (a frequency like 5m, or volume:N, tick:N, dollar:N)"
     )]
     BadBarSpec(String),
+    /// Filling would produce more bars than the caller allows
+    /// ([`crate::Aggregator::fill_bounded`]).
+    #[error("filling the range would produce {bars} bars, more than the {max} allowed")]
+    TooManyBars { bars: u64, max: u64 },
     /// A numeric option outside its bounds; `option` names it (`origin`, `offset`).
     #[error("{option} {value} is out of range (allowed: {allowed})")]
     OutOfRange {

@@ -302,6 +302,29 @@ tradeassist_model::named_options!(
 );
 
 impl Aggregator<'_> {
+    /// [`Aggregator::fill`], refused before anything is built when the filled series would
+    /// have more than `max_bars` bars ([`Aggregator::bucket_count`] of `range`, computed
+    /// from the calendar alone): [`EngineError::TooManyBars`].
+    pub fn fill_bounded(
+        &self,
+        agg: &Aggregation,
+        range: TimeRange,
+        method: FillMethod,
+        seed: Option<&Bar>,
+        max_bars: u64,
+    ) -> Result<Vec<AggBar>, EngineError> {
+        if method != FillMethod::None {
+            let bars = self.bucket_count(range);
+            if bars > max_bars {
+                return Err(EngineError::TooManyBars {
+                    bars,
+                    max: max_bars,
+                });
+            }
+        }
+        Ok(self.fill(agg, range, method, seed))
+    }
+
     /// Fill the empty expected buckets of `range` in an aggregation of that range.
     ///
     /// `seed` is the last base bar before the window (supplied by the caller): buckets before

@@ -11,8 +11,8 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use tradeassist_engine::{
-    AggSpec, Aggregator, Align, Calendar, SessionFilter, detect_gaps, detect_gaps_bounded,
-    expected_slots,
+    AggSpec, Aggregator, Align, Calendar, EngineError, FillMethod, SessionFilter, detect_gaps,
+    detect_gaps_bounded, expected_slots,
 };
 use tradeassist_model::time::{END_TS, FIRST_TS};
 use tradeassist_model::{Bar, Resolution, TimeRange, TimeUnit, Timeframe, date_key};
@@ -65,14 +65,12 @@ proptest! {
     fn bucket_count_equals_the_buckets_fill_would_emit(
         cal in 0usize..4,
         filter in 0usize..3,
-        intraday in any::<bool>(),
         daily_base in any::<bool>(),
         tf in any::<bool>().prop_flat_map(timeframe),
         align in align(),
         start in ts(2012, 1, 1)..ts(2022, 1, 1),
         len in 1i64..(86_400 * 75),
     ) {
-        let _ = intraday;
         let cal = Calendar::get(CALENDARS[cal]).unwrap();
         let mut spec = AggSpec::new(tf);
         spec.align = align;
@@ -84,7 +82,11 @@ proptest! {
             return Ok(());
         };
         let range = TimeRange::new(start, start + len).unwrap();
-        prop_assert_eq!(agg.bucket_count(range), agg.buckets(range).len() as u64);
+        let n = agg.bucket_count(range);
+        prop_assert_eq!(n, agg.buckets(range).len() as u64);
+        let empty = agg.aggregate(&[], None).unwrap();
+        let filled = agg.fill_bounded(&empty, range, FillMethod::Null, None, n).unwrap();
+        prop_assert_eq!(filled.len() as u64, n);
     }
 
     #[test]
@@ -132,6 +134,19 @@ fn fill_prev_over_1900_to_2100_is_estimated_before_building() {
     let agg =
         Aggregator::new(cal, Resolution::Minute, AggSpec::new("1m".parse().unwrap())).unwrap();
     let n = agg.bucket_count(range);
+    let empty = agg.aggregate(&[], None).unwrap();
+    assert_eq!(
+        agg.fill_bounded(&empty, range, FillMethod::Prev, None, 1_000_000),
+        Err(EngineError::TooManyBars {
+            bars: n,
+            max: 1_000_000
+        })
+    );
+    // Without a fill nothing is built, so nothing is refused.
+    assert_eq!(
+        agg.fill_bounded(&empty, range, FillMethod::None, None, 0),
+        Ok(Vec::new())
+    );
     // About 201 years x 252 sessions x 390 minutes (early closes and holidays make it less).
     assert!((19_000_000..20_000_000).contains(&n), "{n}");
     assert_eq!(
