@@ -5,9 +5,9 @@
 //! `awk -F, 'NR>1{c[$2]++} END{for(k in c) print k, c[k]}' us_equity_daily_lean_sample.csv`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
+use tradeassist_testkit::cli::Db;
 use tradeassist_testkit::demo_data_dir;
 
 /// Bars per symbol of `us_equity_daily_lean_sample.csv` (42032 rows, no duplicates).
@@ -61,66 +61,16 @@ fn demo(file: &str) -> PathBuf {
     demo_data_dir().join(file)
 }
 
-/// A database in its own temporary directory, driven through the binary.
-struct Db {
-    dir: tempfile::TempDir,
-    path: PathBuf,
+const BIN: &str = env!("CARGO_BIN_EXE_tradeassist");
+
+/// Queries of this file over a [`Db`].
+trait DbExt {
+    fn query_all(&self, symbols: &[&str], frequency: &str) -> String;
+    fn count(&self, symbol: &str, frequency: &str) -> usize;
+    fn instruments(&self, extra: &[&str]) -> Vec<String>;
 }
 
-impl Db {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("cli.db");
-        Db { dir, path }
-    }
-
-    fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tradeassist"));
-        cmd.arg("--db").arg(&self.path).args(args);
-        // No ./tradeassist.toml, no settings leaking in from the environment.
-        cmd.current_dir(self.dir.path());
-        for (var, _) in std::env::vars_os() {
-            if var.to_string_lossy().starts_with("TRADEASSIST_") {
-                cmd.env_remove(var);
-            }
-        }
-        cmd.output().expect("run tradeassist")
-    }
-
-    /// Run, assert success, return (stdout, stderr).
-    fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(&self, args: &[S]) -> (String, String) {
-        let out = self.run(args);
-        let (stdout, stderr) = texts(&out);
-        assert!(
-            out.status.success(),
-            "tradeassist {args:?} failed ({}):\n{stderr}",
-            out.status
-        );
-        (stdout, stderr)
-    }
-
-    /// Run, assert failure with a message, return stderr.
-    fn fails<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(&self, args: &[S]) -> String {
-        let out = self.run(args);
-        let (stdout, stderr) = texts(&out);
-        assert!(
-            !out.status.success(),
-            "tradeassist {args:?} should fail; stdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-        assert!(
-            !stderr.trim().is_empty(),
-            "no message for a failure of {args:?}"
-        );
-        stderr
-    }
-
-    fn import(&self, extra: &[&str], file: &Path) -> String {
-        let mut args: Vec<String> = vec!["import".into()];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(file.display().to_string());
-        self.ok(&args).1
-    }
-
+impl DbExt for Db {
     /// CSV of every stored bar of the symbols at a frequency (all sessions: equities default to
     /// regular hours, the minute files hold extended hours too).
     fn query_all(&self, symbols: &[&str], frequency: &str) -> String {
@@ -162,13 +112,6 @@ impl Db {
     }
 }
 
-fn texts(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -194,7 +137,7 @@ fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 
 #[test]
 fn import_daily_equities_stores_every_row() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let stderr = db.import(&[], &demo("us_equity_daily_lean_sample.csv"));
     assert!(stderr.contains("42032 bars"), "{stderr}");
     assert!(stderr.contains("8 new instruments"), "{stderr}");
@@ -240,7 +183,7 @@ fn import_daily_equities_stores_every_row() {
 
 #[test]
 fn reimport_is_idempotent() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let file = demo("us_equity_daily_lean_sample.csv");
     db.import(&[], &file);
     let symbols: Vec<&str> = DAILY.iter().map(|(s, _)| *s).collect();
@@ -261,7 +204,7 @@ fn reimport_is_idempotent() {
 
 #[test]
 fn import_es_minutes_creates_one_instrument_per_contract() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let stderr = db.import(
         &["--symbol", "ES", "--asset-class", "future"],
         &demo("es_minute_long.csv.gz"),
@@ -293,7 +236,7 @@ fn import_es_minutes_creates_one_instrument_per_contract() {
 
 #[test]
 fn import_es_daily_keeps_open_interest() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let stderr = db.import(
         &["--symbol", "ES", "--asset-class", "future"],
         &demo("es_daily_long.csv"),
@@ -368,7 +311,7 @@ fn import_es_daily_keeps_open_interest() {
 
 #[test]
 fn import_spy_minutes() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let stderr = db.import(&[], &demo("spy_1m_lean_sample.csv"));
     assert!(stderr.contains("5786 bars"), "{stderr}");
     assert_eq!(db.instruments(&[]), ["SPY"]);
@@ -377,7 +320,7 @@ fn import_spy_minutes() {
 
 #[test]
 fn vendor_file_with_invalid_rows_is_refused_whole() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     db.import(&[], &demo("us_equity_daily_lean_sample.csv"));
     let instruments_before = db.instruments(&[]);
     let ibm_before = db.query_all(&["IBM"], "1d");
@@ -410,7 +353,7 @@ fn vendor_file_with_invalid_rows_is_refused_whole() {
 
 #[test]
 fn vendor_file_imports_with_skip_invalid_and_reports_the_skipped_rows() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let stderr = db.import(&["--skip-invalid"], &demo("us_1m_lean_sample.csv"));
     assert!(stderr.contains("10402 rows read"), "{stderr}");
     assert!(stderr.contains("10382 bars"), "{stderr}");
@@ -452,7 +395,7 @@ fn corrupted_spy(dir: &Path) -> PathBuf {
 
 #[test]
 fn corrupted_file_is_refused_with_line_numbers_and_writes_nothing() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let bad = corrupted_spy(db.dir.path());
     let stderr = db.fails(&["import", bad.to_str().unwrap()]);
     assert!(stderr.contains("line 100"), "{stderr}");
@@ -477,7 +420,7 @@ fn corrupted_file_is_refused_with_line_numbers_and_writes_nothing() {
 
 #[test]
 fn one_bad_file_refuses_the_whole_import() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     let bad = corrupted_spy(db.dir.path());
     let good = demo("us_equity_daily_lean_sample.csv");
     let stderr = db.fails(&["import", good.to_str().unwrap(), bad.to_str().unwrap()]);
@@ -503,7 +446,7 @@ fn one_bad_file_refuses_the_whole_import() {
 
 #[test]
 fn query_prints_csv_json_and_ndjson() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     db.import(&[], &demo("us_equity_daily_lean_sample.csv"));
     let range = [
         "--frequency",
@@ -569,7 +512,7 @@ fn query_prints_csv_json_and_ndjson() {
 
 #[test]
 fn query_by_rfc3339_bounds_excludes_the_end() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     db.import(&[], &demo("spy_1m_lean_sample.csv"));
     let (stdout, _) = db.ok(&[
         "query",
@@ -590,7 +533,7 @@ fn query_by_rfc3339_bounds_excludes_the_end() {
 
 #[test]
 fn bad_query_input_fails_with_a_message_and_writes_nothing() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     db.import(&[], &demo("us_equity_daily_lean_sample.csv"));
     let instruments = db.instruments(&[]);
     let aapl = db.query_all(&["AAPL"], "1d");
@@ -650,7 +593,7 @@ fn bad_query_input_fails_with_a_message_and_writes_nothing() {
 
 #[test]
 fn instruments_search_and_json() {
-    let db = Db::new();
+    let db = Db::new(BIN);
     db.import(&[], &demo("us_equity_daily_lean_sample.csv"));
     db.import(&[], &demo("spy_1m_lean_sample.csv"));
     assert_eq!(db.instruments(&["--search", "AA"]), ["AAPL"]);

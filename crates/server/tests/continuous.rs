@@ -5,13 +5,13 @@
 //! expiries, LEAN factor files) or from small synthetic files written here.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tradeassist_model::AssetClass;
 use tradeassist_providers::file::CsvOptions;
 use tradeassist_service::ImportFile;
+use tradeassist_testkit::cli::Db;
 use tradeassist_testkit::{TestApp, demo_data_dir, spawn_app};
 
 // ---------------------------------------------------------------------------------------------
@@ -504,72 +504,13 @@ async fn equity_adjustment_needs_stored_factors() {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-struct Db {
-    dir: tempfile::TempDir,
-}
-
-impl Db {
-    fn new() -> Self {
-        Db {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tradeassist"));
-        cmd.arg("--db")
-            .arg(self.dir.path().join("cli.db"))
-            .args(args);
-        cmd.current_dir(self.dir.path());
-        for (var, _) in std::env::vars_os() {
-            if var.to_string_lossy().starts_with("TRADEASSIST_") {
-                cmd.env_remove(var);
-            }
-        }
-        cmd.output().expect("run tradeassist")
-    }
-
-    fn ok(&self, args: &[&str]) -> (String, String) {
-        let out = self.run(args);
-        let (stdout, stderr) = texts(&out);
-        assert!(
-            out.status.success(),
-            "tradeassist {args:?} failed:\n{stderr}"
-        );
-        (stdout, stderr)
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let (stdout, stderr) = texts(&out);
-        assert!(
-            !out.status.success(),
-            "tradeassist {args:?} should fail:\n{stdout}"
-        );
-        stderr
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    }
-}
-
-fn texts(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn demo(file: &str) -> String {
     demo_data_dir().join(file).display().to_string()
 }
 
 #[test]
 fn cli_rolls_prints_the_roll_table() {
-    let db = Db::new();
+    let db = Db::new(env!("CARGO_BIN_EXE_tradeassist"));
     db.ok(&[
         "import",
         "--symbol",
@@ -621,7 +562,7 @@ fn cli_rolls_prints_the_roll_table() {
 
 #[test]
 fn cli_import_factors_validates_everything_first() {
-    let db = Db::new();
+    let db = Db::new(env!("CARGO_BIN_EXE_tradeassist"));
     let daily = db.write(
         "daily.csv",
         "date,symbol,open,high,low,close,volume\n\

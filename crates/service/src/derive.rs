@@ -227,60 +227,24 @@ fn derive_activity(
         .map_err(|e| ServiceError::invalid("frequency", e.to_string()))
 }
 
-/// Upper estimate of the time buckets an aggregation of `bars` produces over `range` when
-/// every bucket is kept (gap filling): per session of the calendar, its length over the
-/// period (intraday), or its trading days over the days per bucket (daily and longer).
-/// O(days) time, no allocation per bar; used to refuse oversized requests before building.
-pub(crate) fn estimate_buckets(
+/// The time buckets an aggregation of the query's bars produces over `range` when every
+/// bucket is kept (gap filling), from the calendar alone (no bar is read or built); 0 for
+/// activity bars or a frequency the base cannot serve.
+pub(crate) fn expected_buckets(
+    query: &Query,
     calendar: &Calendar,
-    bars: BarSpec,
     base: Resolution,
     session: SessionFilter,
     range: TimeRange,
 ) -> u64 {
-    let BarSpec::Time(tf) = bars else {
+    let BarSpec::Time(tf) = query.bars else {
         return 0;
     };
-    let (first, last) = match base {
-        Resolution::Day => (
-            tradeassist_model::time::utc_date(range.start()),
-            tradeassist_model::time::utc_date(range.end() - 1),
-        ),
-        Resolution::Minute => (
-            calendar.local_date(range.start()),
-            calendar
-                .local_date(range.end())
-                .succ_opt()
-                .unwrap_or(chrono::NaiveDate::MAX),
-        ),
-    };
-    // Trading days per bucket, at the low end (so the estimate errs high).
-    let n = u64::from(tf.count());
-    let per_bucket_days = match tf.unit() {
-        _ if tf.is_intraday() => None,
-        tradeassist_model::TimeUnit::Week => Some(n.saturating_mul(4)),
-        tradeassist_model::TimeUnit::Month => Some(n.saturating_mul(18)),
-        _ => Some((tf.fixed_seconds().unwrap_or(86_400) / 86_400).max(1) as u64),
-    };
-    let mut buckets = 0u64;
-    let mut days = 0u64;
-    for d in first.iter_days().take_while(|d| *d <= last) {
-        if !calendar.is_trading_day(d) {
-            continue;
-        }
-        days += 1;
-        if per_bucket_days.is_none()
-            && let Some(s) = calendar.session(d, session)
-        {
-            let period = tf.fixed_seconds().unwrap_or(60).max(1);
-            let len = (s.close().min(range.end()) - s.open().max(range.start())).max(0);
-            buckets = buckets.saturating_add((len as u64).div_ceil(period as u64));
-        }
-    }
-    match per_bucket_days {
-        None => buckets,
-        Some(per) => days.div_ceil(per.max(1)) + 1,
-    }
+    let mut spec = AggSpec::new(tf);
+    spec.align = query.options.align;
+    spec.label = query.options.label;
+    spec.sessions = session;
+    Aggregator::new(calendar, base, spec).map_or(0, |a| a.bucket_count(range))
 }
 
 /// Estimated stored bars of a series inside `range`, from its extent and count (uniform

@@ -1,6 +1,6 @@
 //! Gap detection of a stored base series against the instrument's trading calendar.
 
-use tradeassist_engine::{GapReport, SessionFilter, detect_gaps};
+use tradeassist_engine::{GapReport, SessionFilter, detect_gaps_bounded};
 use tradeassist_model::{Instrument, RangeSpec, Resolution, SeriesWindow};
 use tradeassist_store::BarQuery;
 
@@ -29,17 +29,9 @@ pub struct GapResult {
     pub base: Resolution,
     pub session: SessionFilter,
     pub window: SeriesWindow,
-    /// Counts over the whole window; `gaps` holds the first [`MAX_GAPS_LISTED`] spans.
+    /// Counts over the whole window; `gaps` holds the first [`MAX_GAPS_LISTED`] spans
+    /// (`report.truncated` says some were left out, `report.total_gaps` counts them all).
     pub report: GapReport,
-    /// Number of gaps in the window (may exceed `report.gaps.len()`).
-    pub total_gaps: usize,
-}
-
-impl GapResult {
-    /// True when the report lists fewer gaps than the window holds.
-    pub fn truncated(&self) -> bool {
-        self.total_gaps > self.report.gaps.len()
-    }
 }
 
 impl Service {
@@ -73,17 +65,21 @@ impl Service {
             max_rows: 0,
         };
         let bars = self.read_base(read, self.limits.max_base_bars).await?;
-        let mut report = detect_gaps(&bars, query.base, calendar, session, window.range)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let total_gaps = report.gaps.len();
-        report.gaps.truncate(MAX_GAPS_LISTED);
+        let report = detect_gaps_bounded(
+            &bars,
+            query.base,
+            calendar,
+            session,
+            window.range,
+            MAX_GAPS_LISTED,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(GapResult {
             instrument,
             base: query.base,
             session,
             window,
             report,
-            total_gaps,
         })
     }
 }

@@ -11,7 +11,7 @@ use tradeassist_model::{AssetClass, Instrument, RangeSpec, Resolution, SeriesWin
 use tradeassist_store::SeriesInfo;
 
 use crate::derive::{
-    base_per_output, choose_base, default_session, estimate_buckets, estimate_stored,
+    base_per_output, choose_base, default_session, estimate_stored, expected_buckets,
     trading_day_window,
 };
 use crate::query::{AdjustRequest, CanonicalQuery, CanonicalSeries, Query, RollOptions};
@@ -140,9 +140,13 @@ pub(crate) fn continuous_spec(
     if let Some(p) = roll.roll_price {
         spec.roll_price = p;
     }
-    if roll.months.is_some() {
-        spec.cycle = roll.months;
-    }
+    // The root's default cycle made explicit, so that equal meanings compare equal.
+    spec.cycle = match roll.months {
+        Some(m) => Some(m),
+        None => tradeassist_engine::ExpiryRules::builtin()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .default_cycle(&symbol.root),
+    };
     if let Some(g) = roll.grace_sessions {
         spec.grace_sessions = Some(g);
     }
@@ -382,7 +386,7 @@ impl Service {
                 self.limits.max_base_bars
             )));
         }
-        let buckets = estimate_buckets(plan.calendar, query.bars, plan.base, plan.session, window);
+        let buckets = expected_buckets(query, plan.calendar, plan.base, plan.session, window);
         let output = match (query.options.fill, query.bars) {
             (_, BarSpec::Activity(_)) => base_bars,
             (FillMethod::None, _) => base_bars.min(buckets),

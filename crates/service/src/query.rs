@@ -23,6 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+pub use tradeassist_engine::AlignKind;
 use tradeassist_engine::{
     Adjust, Align, BarSpec, FillMethod, Label, PriceAdjustment, RollAnchor, RollPrice, RollRule,
     SessionFilter,
@@ -43,20 +44,6 @@ pub const MAX_GRACE_SESSIONS: u32 = tradeassist_engine::MAX_GRACE_SESSIONS;
 pub const MAX_ROLL_DATES: usize = 1_000;
 /// Longest symbol list one query may carry (the per-request limit is usually lower).
 const MAX_SYMBOL_ENTRIES: usize = 1_000;
-
-/// Intraday bucket alignment as named on the wire: `session` or `clock`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AlignKind {
-    #[default]
-    Session,
-    Clock,
-}
-
-tradeassist_model::named_options!(
-    AlignKind,
-    "alignment",
-    [Session = "session", Clock = "clock"]
-);
 
 /// The `adjust` option: one word on the wire, two distinct kinds of adjustment. Futures
 /// (continuous symbols) take a roll adjustment, stocks and indexes a corporate-action one;

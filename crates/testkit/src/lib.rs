@@ -4,6 +4,8 @@
 //! temporary SQLite database (optionally seeded with the bundled demo data) and returns its
 //! address; the database lives as long as the returned [`TestApp`].
 
+pub mod cli;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

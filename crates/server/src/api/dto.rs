@@ -751,7 +751,7 @@ pub struct GapReportDto {
     /// `present / expected` (1 when nothing is expected).
     pub completeness: f64,
     /// Gaps in the range (the list holds at most the first 10,000).
-    pub total_gaps: usize,
+    pub total_gaps: u64,
     /// True when `gaps` lists fewer than `total_gaps`.
     pub truncated: bool,
     pub gaps: Vec<GapDto>,
@@ -768,8 +768,8 @@ impl From<&GapResult> for GapReportDto {
             expected: g.report.expected,
             present: g.report.present,
             completeness: g.report.completeness(),
-            total_gaps: g.total_gaps,
-            truncated: g.truncated(),
+            total_gaps: g.report.total_gaps,
+            truncated: g.report.truncated,
             gaps: g
                 .report
                 .gaps

@@ -557,16 +557,16 @@ async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
         ListFormat::Json => output::write_json(&mut out, &api::dto::GapReportDto::from(&result))?,
     }
     out.flush()?;
-    if result.truncated() {
+    if result.report.truncated {
         eprintln!(
             "listing the first {} of {} gaps",
             result.report.gaps.len(),
-            result.total_gaps
+            result.report.total_gaps
         );
     }
     eprintln!(
         "{} gap(s); {} of {} expected bars present (completeness {:.4})",
-        result.total_gaps,
+        result.report.total_gaps,
         result.report.present,
         result.report.expected,
         result.report.completeness()
