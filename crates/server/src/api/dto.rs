@@ -21,17 +21,19 @@ use super::text;
 
 /// Parameters of a fetch. Give `start` (and optionally `end`), or a `preset`. Every word-valued
 /// field is checked against its accepted names; an unknown one is a 422 naming the field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct FetchRequestDto {
     /// Symbols to fetch, e.g. `["AAPL", "IBM"]`; contracts in any year spelling (`ESZ13`,
     /// `ESZ2013`, `ESZ3`) or continuous futures (`ES.v.0`).
     #[schema(example = json!(["AAPL"]))]
+    #[arg(long = "symbol", required = true)]
     pub symbols: Vec<String>,
     /// Frequency: `1m 5m 10m 15m 30m 1h 2h 4h 1d 2d 1w 1M`, custom `N{s,m,h,d,w,M}`, or
     /// activity bars `volume:N`, `tick:N`, `dollar:N`.
     #[serde(with = "text")]
     #[schema(value_type = String, example = "1d")]
+    #[arg(long, visible_alias = "bars", default_value = "1d")]
     pub frequency: BarSpec,
     /// Inclusive start: `YYYY-MM-DD` (exchange-local day for intraday series) or RFC 3339;
     /// 1900-01-01 to 2100-12-31.
@@ -41,6 +43,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, example = "2013-01-01")]
+    #[arg(long)]
     pub start: Option<TimeBound>,
     /// End: a date includes that whole day; an RFC 3339 instant is exclusive. Default: now.
     #[serde(
@@ -49,6 +52,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, example = "2013-12-31")]
+    #[arg(long)]
     pub end: Option<TimeBound>,
     /// Relative range instead of start/end: `ytd`, `last_N_days`, `last_N_months`, `last_N_bars`.
     #[serde(
@@ -57,6 +61,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub preset: Option<Preset>,
     /// The instant presets are measured from (date or RFC 3339). Default: now.
     #[serde(
@@ -65,6 +70,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub as_of: Option<TimeBound>,
     /// Equities: `regular` (default, 09:30-16:00 ET), `extended` (04:00-20:00) or `all`.
     /// Futures always use the full exchange session.
@@ -74,6 +80,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub session: Option<SessionFilter>,
     /// Intraday bucket alignment: `session` (default, buckets start at the session open) or `clock`.
     #[serde(
@@ -82,6 +89,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub align: Option<AlignKind>,
     /// With `align=clock`: origin instant or date (default 1970-01-01T00:00:00Z).
     #[serde(
@@ -90,6 +98,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub origin: Option<TimeBound>,
     /// With `align=clock`: offset added to the origin, e.g. `15m`.
     #[serde(
@@ -98,6 +107,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub offset: Option<Timeframe>,
     /// Bar label: `start` (default) or `end` of the interval.
     #[serde(
@@ -106,6 +116,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub label: Option<Label>,
     /// Gap filling: `none` (default), `null`, `prev` (last close, zero volume) or `linear`.
     #[serde(
@@ -114,9 +125,11 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub fill: Option<FillMethod>,
     /// Also return the session-anchored cumulative VWAP of every bar.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[arg(long)]
     pub session_vwap: bool,
     /// Force the stored base series (`1m` or `1d`). Default: daily bars for 1d and longer
     /// frequencies when the instrument has them, else 1-minute bars.
@@ -126,6 +139,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub base: Option<Resolution>,
     /// Continuous futures (`ES.c.0`, `ES.v.0`, `ES.n.1`): override the symbol's roll rule with
     /// `calendar`, `volume`, `open_interest` or `fixed` (with `roll_dates`).
@@ -135,9 +149,11 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub roll: Option<RollRuleKind>,
     /// Calendar rule: roll this many trading days before the anchor date (default 0, at most 250).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
     pub roll_offset: Option<u32>,
     /// Calendar rule anchor: `last_trade` (default) or `first_notice`.
     #[serde(
@@ -146,6 +162,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub roll_anchor: Option<RollAnchor>,
     /// Prices that set the roll gap: `last_close_both` (default: both closes on the last session
     /// before the roll) or `last_old_first_new`.
@@ -155,13 +172,16 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub roll_price: Option<RollPrice>,
     /// With `roll=fixed`: roll dates (`YYYY-MM-DD`), ascending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]
+    #[arg(long = "roll-date")]
     pub roll_dates: Vec<NaiveDate>,
     /// Rank override for continuous symbols (0 = front month).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
     pub rank: Option<usize>,
     /// Continuous futures: the contract months to roll through, as month codes (`HMUZ`);
     /// default per root (e.g. GC `GJMQVZ`), every listed month otherwise.
@@ -171,14 +191,17 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>, example = "HMUZ")]
+    #[arg(long)]
     pub months: Option<RollCycle>,
     /// Volume / open-interest rolls: a crossover more than this many sessions before the
     /// front's last trade date is ignored (default 7, as zipline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
     pub grace_sessions: Option<u32>,
     /// Volume / open-interest rolls: roll straight to the most active later contract instead
     /// of one contract at a time (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub skip_to_most_active: Option<bool>,
     /// Price adjustment. Continuous futures: `none` (default), `difference_back`, `ratio_back`,
     /// `difference_forward`, `ratio_forward`. Stocks: `none` (default; raw vendor prices),
@@ -189,6 +212,7 @@ pub struct FetchRequestDto {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<String>)]
+    #[arg(long)]
     pub adjust: Option<AdjustRequest>,
 }
 
@@ -830,83 +854,80 @@ pub struct ContractList {
     pub data: Vec<ContractInfoDto>,
 }
 
-#[derive(Debug, Clone, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+/// Parameters of the rolls endpoint (documentation; parsed by [`rolls_query`]): `rule` and
+/// `rank` name the continuous series, the others are the fetch options of the same names.
+#[derive(Debug, Clone, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RollsQuery {
     /// `calendar`, `volume` (default) or `open_interest`.
-    #[serde(default, with = "text::option")]
-    #[param(value_type = Option<String>)]
-    pub rule: Option<RollRuleKind>,
+    pub rule: Option<String>,
     /// 0 = front month (default).
     pub rank: Option<usize>,
     /// Calendar rule: trading days before the anchor date.
     pub roll_offset: Option<u32>,
     /// `last_trade` (default) or `first_notice`.
-    #[serde(default, with = "text::option")]
-    #[param(value_type = Option<String>)]
-    pub roll_anchor: Option<RollAnchor>,
+    pub roll_anchor: Option<String>,
     /// `last_close_both` (default) or `last_old_first_new`.
-    #[serde(default, with = "text::option")]
-    #[param(value_type = Option<String>)]
-    pub roll_price: Option<RollPrice>,
+    pub roll_price: Option<String>,
     /// Contract months to roll through (`HMUZ`); default per root.
-    #[serde(default, with = "text::option")]
-    #[param(value_type = Option<String>)]
-    pub months: Option<RollCycle>,
+    pub months: Option<String>,
     /// Volume / open-interest rules: grace window in sessions before the last trade date.
     pub grace_sessions: Option<u32>,
     /// Volume / open-interest rules: roll straight to the most active later contract.
     pub skip_to_most_active: Option<bool>,
     /// Adjustment whose cumulative values the table shows (default `none`).
-    #[serde(default, with = "text::option")]
-    #[param(value_type = Option<String>)]
-    pub adjust: Option<AdjustRequest>,
-    #[serde(with = "text")]
-    #[param(value_type = String)]
-    pub start: TimeBound,
-    #[serde(default, with = "text::option")]
-    #[param(value_type = Option<String>)]
-    pub end: Option<TimeBound>,
+    pub adjust: Option<String>,
+    pub start: String,
+    pub end: Option<String>,
 }
 
-impl RollsQuery {
-    /// The query of the continuous series `ROOT.RULE.RANK` these parameters describe.
-    pub fn into_query(self, root: &str) -> Result<Query, ServiceError> {
-        let rule = match self.rule.unwrap_or(RollRuleKind::Volume) {
-            RollRuleKind::Calendar => RollRule::Calendar,
-            RollRuleKind::Volume => RollRule::Volume,
-            RollRuleKind::OpenInterest => RollRule::OpenInterest,
-            RollRuleKind::Fixed => {
+/// The query of the continuous series `ROOT.RULE.RANK` a rolls request describes: `rule`
+/// (default `volume`) and `rank` (default 0) name the series, every other parameter is read
+/// as the fetch option of that name (the query's text form). Daily bars decide the rolls.
+pub fn rolls_query(root: &str, raw: Option<&str>) -> Result<Query, ServiceError> {
+    let mut rule = RollRuleKind::Volume;
+    let mut rank = 0usize;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "rule" => {
+                rule = v.parse().map_err(|e: tradeassist_model::OptionError| {
+                    ServiceError::invalid("rule", e.to_string())
+                })?
+            }
+            "rank" => {
+                rank = v
+                    .parse()
+                    .map_err(|_| ServiceError::invalid("rank", format!("`{v}` is not a rank")))?
+            }
+            "symbols" | "symbol" | "frequency" | "roll" | "roll_dates" => {
                 return Err(ServiceError::invalid(
-                    "rule",
-                    "the rolls endpoint takes calendar, volume or open_interest",
+                    "query",
+                    format!("`{k}` is set by the endpoint (root, rule and rank)"),
                 ));
             }
-        };
-        let symbol = tradeassist_engine::ContinuousSymbol {
-            root: root.trim().to_ascii_uppercase(),
-            rule,
-            rank: 0,
-        };
-        let options = QueryOptions {
-            roll: RollOptions {
-                roll_offset: self.roll_offset,
-                anchor: self.roll_anchor,
-                roll_price: self.roll_price,
-                rank: self.rank,
-                months: self.months,
-                grace_sessions: self.grace_sessions,
-                skip_to_most_active: self.skip_to_most_active,
-                ..RollOptions::default()
-            },
-            adjust: self.adjust,
-            ..QueryOptions::default()
-        };
-        let range = range_from(Some(self.start), self.end, None, None)?;
-        let daily = BarSpec::Time("1d".parse().expect("valid"));
-        Query::new(&[symbol.to_string()], daily, range, options)
+            _ => pairs.push((k.into_owned(), v.into_owned())),
+        }
     }
+    let rule = match rule {
+        RollRuleKind::Calendar => RollRule::Calendar,
+        RollRuleKind::Volume => RollRule::Volume,
+        RollRuleKind::OpenInterest => RollRule::OpenInterest,
+        RollRuleKind::Fixed => {
+            return Err(ServiceError::invalid(
+                "rule",
+                "the rolls endpoint takes calendar, volume or open_interest",
+            ));
+        }
+    };
+    let symbol = tradeassist_engine::ContinuousSymbol {
+        root: root.trim().to_ascii_uppercase(),
+        rule,
+        rank,
+    };
+    pairs.push(("symbols".into(), symbol.to_string()));
+    pairs.push(("frequency".into(), "1d".into()));
+    Query::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! Route handlers.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use tradeassist_service::{FetchResult, frequencies as known_frequencies, now};
 use tradeassist_store::InstrumentFilter;
@@ -196,9 +196,12 @@ pub async fn futures_contracts(
 pub async fn futures_rolls(
     State(state): State<AppState>,
     ApiPath(root): ApiPath<String>,
-    ApiQuery(q): ApiQuery<RollsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<RollTable>, ApiError> {
-    let result = state.service.rolls(&q.into_query(&root)?, now()).await?;
+    let result = state
+        .service
+        .rolls(&rolls_query(&root, raw.as_deref())?, now())
+        .await?;
     Ok(Json(RollTable {
         symbol: result.symbol.to_string(),
         data: result.rolls.iter().map(RollDto::from).collect(),

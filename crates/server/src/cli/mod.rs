@@ -9,23 +9,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use tradeassist_engine::{
-    BarSpec, FillMethod, Label, RollAnchor, RollCycle, RollPrice, RollRuleKind, SessionFilter,
-};
-use tradeassist_model::{AssetClass, Preset, RangeSpec, Resolution, TimeBound, Timeframe};
+use tradeassist_engine::SessionFilter;
+use tradeassist_model::{AssetClass, RangeSpec, Resolution, TimeBound};
 use tradeassist_providers::file::{CsvOptions, Field};
-use tradeassist_service::query::{align_from, range_from};
-use tradeassist_service::{
-    AdjustRequest, AlignKind, GapQuery, ImportFile, Query, QueryOptions, RollOptions, Service,
-    ServiceError, now,
-};
+use tradeassist_service::query::range_from;
+use tradeassist_service::{GapQuery, ImportFile, Service, ServiceError, now};
 use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
 use tradeassist_store::{InstrumentFilter, Maintenance, Store};
 
 use crate::api;
+use crate::api::dto::FetchRequestDto;
 use crate::config::{Config, StoreKind};
 use crate::output::{self, Format};
 
@@ -89,16 +84,13 @@ pub struct ImportFactorsArgs {
 
 #[derive(Debug, Args)]
 pub struct RollsArgs {
-    /// Continuous symbol ROOT.RULE.RANK, e.g. ES.v.0.
-    #[arg(long)]
-    pub symbol: String,
+    /// The continuous symbol (`--symbol ES.v.0`), its range and roll options, as for `query`
+    /// (the frequency is ignored: rolls are decided on trading days).
     #[command(flatten)]
-    pub range: RangeArgs,
+    pub query: FetchRequestDto,
     /// csv prints `date,from,to,from_price,to_price,difference,ratio,trigger`; json the full table.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
-    #[command(flatten)]
-    pub roll: RollArgs,
 }
 
 #[derive(Debug, Args)]
@@ -169,123 +161,14 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// Symbol (repeat for several).
-    #[arg(long = "symbol", required = true)]
-    pub symbols: Vec<String>,
-    /// Frequency (1m 5m 1h 1d 1w 1M, custom N{s,m,h,d,w,M}) or activity bars (volume:N, tick:N, dollar:N).
-    #[arg(long, visible_alias = "bars", default_value = "1d")]
-    pub frequency: BarSpec,
-    /// Start: YYYY-MM-DD or RFC 3339 (1900-01-01 to 2100-12-31).
-    #[arg(long)]
-    pub start: Option<TimeBound>,
-    /// End: a date includes that day; an RFC 3339 instant is exclusive. Default: now.
-    #[arg(long)]
-    pub end: Option<TimeBound>,
-    /// Relative range instead of start/end: ytd, last_N_days, last_N_months, last_N_bars.
-    #[arg(long)]
-    pub preset: Option<Preset>,
-    /// Instant presets are measured from.
-    #[arg(long)]
-    pub as_of: Option<TimeBound>,
+    /// The fetch options (the HTTP fetch document's fields as flags).
+    #[command(flatten)]
+    pub query: FetchRequestDto,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
-    /// Equities: regular (default), extended or all.
-    #[arg(long)]
-    pub session: Option<SessionFilter>,
-    /// Intraday alignment: session (default) or clock.
-    #[arg(long)]
-    pub align: Option<AlignKind>,
-    /// With --align clock: origin (date or RFC 3339).
-    #[arg(long)]
-    pub origin: Option<TimeBound>,
-    /// With --align clock: offset such as 15m.
-    #[arg(long)]
-    pub offset: Option<Timeframe>,
-    /// Label bars by interval start (default) or end.
-    #[arg(long)]
-    pub label: Option<Label>,
-    /// Gap filling: none (default), null, prev or linear.
-    #[arg(long)]
-    pub fill: Option<FillMethod>,
-    /// Add the session-anchored cumulative VWAP (JSON/NDJSON).
-    #[arg(long)]
-    pub session_vwap: bool,
-    /// Force the stored base series: 1m or 1d.
-    #[arg(long)]
-    pub base: Option<Resolution>,
     /// CSV: also print date, vwap and complete columns.
     #[arg(long)]
     pub detail: bool,
-    #[command(flatten)]
-    pub roll: RollArgs,
-}
-
-impl QueryArgs {
-    fn query(&self) -> Result<Query, ServiceError> {
-        let options = QueryOptions {
-            session: self.session,
-            align: align_from(self.align, self.origin, self.offset)?,
-            label: self.label.unwrap_or_default(),
-            fill: self.fill.unwrap_or_default(),
-            session_vwap: self.session_vwap,
-            base: self.base,
-            roll: self.roll.options()?,
-            adjust: self.roll.adjust,
-        };
-        let range = range_from(self.start, self.end, self.preset, self.as_of)?;
-        Query::new(&self.symbols, self.frequency, range, options)
-    }
-}
-
-/// Options of continuous futures symbols (ES.c.0, ES.v.0, ES.n.1) and price adjustment.
-#[derive(Debug, Args, Clone, Default)]
-pub struct RollArgs {
-    /// Roll rule override: calendar, volume, open_interest or fixed (with --roll-date).
-    #[arg(long)]
-    pub roll: Option<RollRuleKind>,
-    /// Calendar rule: trading days before the anchor date (0..=250).
-    #[arg(long)]
-    pub roll_offset: Option<u32>,
-    /// Calendar rule anchor: last_trade (default) or first_notice.
-    #[arg(long)]
-    pub roll_anchor: Option<RollAnchor>,
-    /// Gap prices: last_close_both (default) or last_old_first_new.
-    #[arg(long)]
-    pub roll_price: Option<RollPrice>,
-    /// With --roll fixed: a roll date (repeatable, ascending).
-    #[arg(long = "roll-date")]
-    pub roll_dates: Vec<NaiveDate>,
-    /// Rank override (0 = front month).
-    #[arg(long)]
-    pub rank: Option<usize>,
-    /// Contract months to roll through, as month codes (e.g. HMUZ); default per root.
-    #[arg(long)]
-    pub months: Option<RollCycle>,
-    /// Volume / open-interest rules: ignore crossovers more than N sessions before the
-    /// front's last trade date (default 7).
-    #[arg(long)]
-    pub grace_sessions: Option<u32>,
-    /// Volume / open-interest rules: roll straight to the most active later contract.
-    #[arg(long)]
-    pub skip_to_most_active: bool,
-    /// Futures: none, difference_back, ratio_back, difference_forward, ratio_forward; stocks: none, split, all.
-    #[arg(long)]
-    pub adjust: Option<AdjustRequest>,
-}
-
-impl RollArgs {
-    fn options(&self) -> Result<RollOptions, ServiceError> {
-        Ok(RollOptions {
-            rule: RollOptions::rule_from(self.roll, self.roll_dates.clone())?,
-            roll_offset: self.roll_offset,
-            anchor: self.roll_anchor,
-            roll_price: self.roll_price,
-            rank: self.rank,
-            months: self.months,
-            grace_sessions: self.grace_sessions,
-            skip_to_most_active: self.skip_to_most_active.then_some(true),
-        })
-    }
 }
 
 #[derive(Debug, Args)]
@@ -481,7 +364,7 @@ async fn import(config: Config, args: ImportArgs) -> Result<()> {
 }
 
 async fn query(config: Config, args: QueryArgs) -> Result<()> {
-    let query = args.query()?;
+    let query = args.query.into_query()?;
     let service = open_service(&config).await?;
     let result = service.fetch(&query, now()).await?;
     let stdout = std::io::stdout();
@@ -575,13 +458,7 @@ async fn gaps(config: Config, args: GapsArgs) -> Result<()> {
 }
 
 async fn rolls(config: Config, args: RollsArgs) -> Result<()> {
-    let options = QueryOptions {
-        roll: args.roll.options()?,
-        adjust: args.roll.adjust,
-        ..QueryOptions::default()
-    };
-    let daily = BarSpec::Time("1d".parse().expect("valid"));
-    let query = Query::new(&[args.symbol], daily, args.range.range()?, options)?;
+    let query = args.query.into_query()?;
     let service = open_service(&config).await?;
     let tradeassist_service::RollsResult {
         symbol,
