@@ -64,6 +64,7 @@ impl Service {
         calendar: &Calendar,
         base: Resolution,
         read: TimeRange,
+        budget: usize,
     ) -> Result<(Vec<ContractData>, usize), ServiceError> {
         let mut data = Vec::with_capacity(contracts.len());
         let mut read_bars = 0usize;
@@ -76,10 +77,8 @@ impl Service {
                 last: None,
                 max_rows: 0,
             };
-            // The limit holds for all contracts of the series together.
-            let bars = self
-                .read_base(query, self.limits.max_base_bars - read_bars)
-                .await?;
+            // The budget holds for all contracts of the series together.
+            let bars = self.read_base(query, budget - read_bars).await?;
             read_bars += bars.len();
             let day_bars = match base {
                 Resolution::Day => bars.clone(),
@@ -113,10 +112,12 @@ impl Service {
         Ok((data, read_bars))
     }
 
+    /// The bars of a continuous series, reading at most `budget` stored base bars.
     pub(crate) async fn fetch_continuous(
         &self,
         plan: &Plan,
         sp: &SeriesPlan,
+        budget: usize,
     ) -> Result<SeriesResult, ServiceError> {
         let SeriesTarget::Continuous {
             symbol,
@@ -134,7 +135,9 @@ impl Service {
             window.range.end(),
         )
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let (data, read_bars) = self.contract_data(contracts, calendar, base, read).await?;
+        let (data, read_bars) = self
+            .contract_data(contracts, calendar, base, read, budget)
+            .await?;
         let series = ContinuousBuilder::new(calendar, base)
             .map_err(continuous_error)?
             .with_rules(ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?)
@@ -427,7 +430,9 @@ impl Service {
 
     /// The roll table as a fetch of the window computes it (nothing stored).
     async fn window_rolls(&self, plan: &Plan) -> Result<RollsResult, ServiceError> {
-        let result = self.fetch_continuous(plan, &plan.series[0]).await?;
+        let result = self
+            .fetch_continuous(plan, &plan.series[0], self.limits.max_base_bars)
+            .await?;
         let info = result
             .continuous
             .expect("continuous results carry their rolls");
@@ -506,7 +511,9 @@ impl Service {
         }
         let read =
             TimeRange::new(first, last + 1).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let (data, _) = self.contract_data(contracts, calendar, base, read).await?;
+        let (data, _) = self
+            .contract_data(contracts, calendar, base, read, self.limits.max_base_bars)
+            .await?;
         let rules = ExpiryRules::builtin().map_err(|e| ServiceError::Internal(e.to_string()))?;
         let series = ContinuousBuilder::new(calendar, base)
             .map_err(continuous_error)?

@@ -39,17 +39,20 @@ impl Service {
         self.execute(&plan).await
     }
 
-    /// Read and derive the bars of every series of a plan.
+    /// Read and derive the bars of every series of a plan. The whole request reads at most
+    /// `max_base_bars` stored bars and returns at most `max_bars_per_response` bars.
     pub async fn execute(&self, plan: &Plan) -> Result<FetchResult, ServiceError> {
         let mut series = Vec::with_capacity(plan.series.len());
         let mut total = 0usize;
+        let mut budget = self.limits.max_base_bars;
         for sp in &plan.series {
             let result = match &sp.target {
                 SeriesTarget::Instrument { instrument, .. } => {
-                    self.fetch_one(plan, sp, instrument).await?
+                    self.fetch_one(plan, sp, instrument, budget).await?
                 }
-                SeriesTarget::Continuous { .. } => self.fetch_continuous(plan, sp).await?,
+                SeriesTarget::Continuous { .. } => self.fetch_continuous(plan, sp, budget).await?,
             };
+            budget = budget.saturating_sub(result.base_bars);
             total += result.bars.len();
             if total > self.limits.max_bars_per_response {
                 return Err(ServiceError::TooLarge(format!(
@@ -67,6 +70,7 @@ impl Service {
         plan: &Plan,
         sp: &SeriesPlan,
         instrument: &Instrument,
+        budget: usize,
     ) -> Result<SeriesResult, ServiceError> {
         let query = &plan.query;
         let SeriesTarget::Instrument { adjust, .. } = sp.target else {
@@ -108,7 +112,26 @@ impl Service {
             last,
             max_rows: 0,
         };
-        let base_bars = self.read_base(read, self.limits.max_base_bars).await?;
+        let base_bars = self.read_base(read, budget).await?;
+        // Time bars without filling are at most one per base bar and per bucket: refuse before
+        // deriving when even that bound exceeds the response limit.
+        if query.options.fill == FillMethod::None && window.last_bars.is_none() {
+            let bound = (base_bars.len() as u64).min(crate::derive::expected_buckets(
+                query,
+                calendar,
+                base,
+                session,
+                window.range,
+            ));
+            if matches!(query.bars, BarSpec::Time(_))
+                && bound > self.limits.max_bars_per_response as u64
+            {
+                return Err(ServiceError::TooLarge(format!(
+                    "the result would hold about {bound} bars, more than the {} one response may carry; narrow the range, pick a longer frequency or use export",
+                    self.limits.max_bars_per_response
+                )));
+            }
+        }
         let seed = match query.options.fill {
             FillMethod::None => None,
             _ => {

@@ -60,7 +60,7 @@ pub struct Limits {
     pub max_symbols: usize,
     /// Derived bars per response, over all symbols.
     pub max_bars_per_response: usize,
-    /// Stored base bars one series of a request may read.
+    /// Stored base bars one request may read (over all its series).
     pub max_base_bars: usize,
 }
 
@@ -153,7 +153,7 @@ impl Service {
             .await?;
         if bars.len() > budget {
             return Err(ServiceError::TooLarge(format!(
-                "the range holds more than {} stored bars; narrow it or use export",
+                "the request reads more than {} stored bars; narrow the range or use export",
                 self.limits.max_base_bars
             )));
         }

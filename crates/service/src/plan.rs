@@ -226,6 +226,7 @@ impl Service {
         let targets = self.resolve_all(&query.symbols).await?;
         let mut series = Vec::with_capacity(targets.len());
         let mut output = 0u64;
+        let mut read = 0u64;
         for target in targets {
             let (plan, stored) = match target {
                 Target::Instrument(instrument) => {
@@ -235,7 +236,15 @@ impl Service {
                     self.plan_continuous(query, now, symbol, contracts).await?
                 }
             };
-            output = output.saturating_add(self.check_work(query, &plan, &stored)?);
+            let work = self.check_work(query, &plan, &stored);
+            read = read.saturating_add(work.certain_reads);
+            if read > self.limits.max_base_bars as u64 {
+                return Err(too_large(format!(
+                    "the request reads {read} stored bars, more than the {} one request may read",
+                    self.limits.max_base_bars
+                )));
+            }
+            output = output.saturating_add(work.certain_output);
             if output > self.limits.max_bars_per_response as u64 {
                 return Err(too_large(format!(
                     "the result would hold about {output} bars, more than the {} bars one response may carry",
@@ -351,14 +360,8 @@ impl Service {
         ))
     }
 
-    /// Refuse a series whose reads or output would exceed the limits; returns its estimated
-    /// output bars.
-    fn check_work(
-        &self,
-        query: &Query,
-        plan: &SeriesPlan,
-        stored: &[SeriesInfo],
-    ) -> Result<u64, ServiceError> {
+    /// The work one series of a plan will do, from the calendar and the stored extents.
+    fn check_work(&self, query: &Query, plan: &SeriesPlan, stored: &[SeriesInfo]) -> Work {
         let window = plan.window.range;
         let read = match plan.target {
             SeriesTarget::Continuous { .. } => TimeRange::new(
@@ -375,23 +378,36 @@ impl Service {
                 base_bars.min((n + 1).saturating_mul(base_per_output(query.bars, plan.base)));
         }
         // The extents give an exact count when the read covers the whole stored series; in
-        // between, the estimate only decides early refusals that are certain (a read is capped
-        // at the limit anyway).
+        // between, the estimate assumes uniform density and only sizes the output (a read is
+        // capped at the limit anyway).
         let covers_all = stored
             .iter()
             .all(|s| read.start() <= s.first_ts && s.last_ts < read.end());
-        if covers_all && base_bars > self.limits.max_base_bars as u64 {
-            return Err(too_large(format!(
-                "the range holds {base_bars} stored bars, more than the {} one request may read",
-                self.limits.max_base_bars
-            )));
-        }
         let buckets = expected_buckets(query, plan.calendar, plan.base, plan.session, window);
         let output = match (query.options.fill, query.bars) {
             (_, BarSpec::Activity(_)) => base_bars,
             (FillMethod::None, _) => base_bars.min(buckets),
             _ => buckets,
         };
-        Ok(last.map_or(output, |n| output.min(n)))
+        let certain = covers_all && last.is_none();
+        let output = last.map_or(output, |n| output.min(n));
+        Work {
+            certain_reads: if certain { base_bars } else { 0 },
+            // Filled output is counted from the calendar: certain whatever the stored data.
+            certain_output: match query.options.fill {
+                FillMethod::None if !certain => 0,
+                _ => output,
+            },
+        }
     }
+}
+
+/// Estimated work of one series.
+struct Work {
+    /// Stored bars the series will certainly read (0 when only an estimate is known).
+    certain_reads: u64,
+    /// Output bars the series will produce, when that is known before reading: from the
+    /// calendar when filling, from the stored count when the read covers the whole series
+    /// (0 when only an estimate is known).
+    certain_output: u64,
 }
