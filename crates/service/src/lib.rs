@@ -69,7 +69,7 @@ impl Default for Limits {
         Limits {
             max_symbols: 20,
             max_bars_per_response: 250_000,
-            max_base_bars: 2_000_000,
+            max_base_bars: 1_500_000,
         }
     }
 }

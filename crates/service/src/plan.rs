@@ -237,8 +237,24 @@ impl Service {
                 }
             };
             let work = self.check_work(query, &plan, &stored);
-            read = read.saturating_add(work.certain_reads);
-            if read > self.limits.max_base_bars as u64 {
+            let limit = self.limits.max_base_bars as u64;
+            let mut reads = work.certain_reads;
+            // When the estimate says the budget is exceeded, count exactly (capped) before
+            // refusing: a dense stretch elsewhere must not refuse a sparse window.
+            if reads == 0 && work.estimated_reads > limit.saturating_sub(read) {
+                let cap = limit.saturating_sub(read);
+                for (id, _) in &stored {
+                    reads += self
+                        .store
+                        .count_bars(*id, plan.base, work.read, cap.saturating_sub(reads))
+                        .await?;
+                    if reads > cap {
+                        break;
+                    }
+                }
+            }
+            read = read.saturating_add(reads);
+            if read > limit {
                 return Err(too_large(format!(
                     "the request reads {read} stored bars, more than the {} one request may read",
                     self.limits.max_base_bars
@@ -265,7 +281,7 @@ impl Service {
         query: &Query,
         now: i64,
         instrument: Instrument,
-    ) -> Result<(SeriesPlan, Vec<SeriesInfo>), ServiceError> {
+    ) -> Result<(SeriesPlan, Vec<(i64, SeriesInfo)>), ServiceError> {
         if query.options.roll.any() {
             return Err(ServiceError::invalid(
                 "roll",
@@ -291,9 +307,10 @@ impl Service {
             instrument.timezone,
             now,
         )?;
-        let stored: Vec<SeriesInfo> = stored
+        let stored: Vec<(i64, SeriesInfo)> = stored
             .into_iter()
             .filter(|s| s.resolution == base)
+            .map(|s| (instrument.id, s))
             .collect();
         Ok((
             SeriesPlan {
@@ -313,7 +330,7 @@ impl Service {
         now: i64,
         symbol: ContinuousSymbol,
         contracts: Vec<Instrument>,
-    ) -> Result<(SeriesPlan, Vec<SeriesInfo>), ServiceError> {
+    ) -> Result<(SeriesPlan, Vec<(i64, SeriesInfo)>), ServiceError> {
         let spec = continuous_spec(&symbol, &query.options.roll, query.options.adjust)?;
         let first = contracts.first().expect("resolve gives contracts").clone();
         let calendar = calendar_of(&first)?;
@@ -324,7 +341,7 @@ impl Service {
             for s in self.store.series(c.id).await? {
                 has_day |= s.resolution == Resolution::Day;
                 has_minute |= s.resolution == Resolution::Minute;
-                stored.push(s);
+                stored.push((c.id, s));
             }
         }
         let intraday = match query.bars {
@@ -343,7 +360,7 @@ impl Service {
         }
         let window =
             trading_day_window(&query.range, calendar, session, base, first.timezone, now)?;
-        stored.retain(|s| s.resolution == base);
+        stored.retain(|(_, s)| s.resolution == base);
         Ok((
             SeriesPlan {
                 target: SeriesTarget::Continuous {
@@ -361,7 +378,7 @@ impl Service {
     }
 
     /// The work one series of a plan will do, from the calendar and the stored extents.
-    fn check_work(&self, query: &Query, plan: &SeriesPlan, stored: &[SeriesInfo]) -> Work {
+    fn check_work(&self, query: &Query, plan: &SeriesPlan, stored: &[(i64, SeriesInfo)]) -> Work {
         let window = plan.window.range;
         let read = match plan.target {
             SeriesTarget::Continuous { .. } => TimeRange::new(
@@ -372,7 +389,7 @@ impl Service {
             SeriesTarget::Instrument { .. } => window,
         };
         let last = plan.window.last_bars.map(u64::from);
-        let mut base_bars: u64 = stored.iter().map(|s| estimate_stored(s, read)).sum();
+        let mut base_bars: u64 = stored.iter().map(|(_, s)| estimate_stored(s, read)).sum();
         if let Some(n) = last {
             base_bars =
                 base_bars.min((n + 1).saturating_mul(base_per_output(query.bars, plan.base)));
@@ -382,7 +399,7 @@ impl Service {
         // capped at the limit anyway).
         let covers_all = stored
             .iter()
-            .all(|s| read.start() <= s.first_ts && s.last_ts < read.end());
+            .all(|(_, s)| read.start() <= s.first_ts && s.last_ts < read.end());
         let buckets = expected_buckets(query, plan.calendar, plan.base, plan.session, window);
         let output = match (query.options.fill, query.bars) {
             (_, BarSpec::Activity(_)) => base_bars,
@@ -392,6 +409,8 @@ impl Service {
         let certain = covers_all && last.is_none();
         let output = last.map_or(output, |n| output.min(n));
         Work {
+            read,
+            estimated_reads: if last.is_none() { base_bars } else { 0 },
             certain_reads: if certain { base_bars } else { 0 },
             // Filled output is counted from the calendar: certain whatever the stored data.
             certain_output: match query.options.fill {
@@ -404,6 +423,10 @@ impl Service {
 
 /// Estimated work of one series.
 struct Work {
+    /// The range the series reads (the window, with a look-back for continuous series).
+    read: TimeRange,
+    /// Stored bars the series reads, assuming uniform density between first and last bar.
+    estimated_reads: u64,
     /// Stored bars the series will certainly read (0 when only an estimate is known).
     certain_reads: u64,
     /// Output bars the series will produce, when that is known before reading: from the

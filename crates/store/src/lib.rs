@@ -150,6 +150,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Bars of a series in ascending time order.
     async fn read_bars(&self, query: BarQuery) -> Result<Vec<Bar>>;
+    /// Number of stored bars of a series in `range`, counting at most `cap + 1` (so a caller
+    /// learns "more than `cap`" without scanning further).
+    async fn count_bars(
+        &self,
+        instrument_id: i64,
+        resolution: Resolution,
+        range: TimeRange,
+        cap: u64,
+    ) -> Result<u64>;
     /// The last bar strictly before `ts` (seeds gap filling).
     async fn bar_before(
         &self,

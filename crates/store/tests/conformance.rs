@@ -210,6 +210,29 @@ mod cases {
         assert_eq!(bars_ingested(s, "file").await, before);
     }
 
+    /// Counting bars of a range is half-open like reads and stops after `cap + 1`.
+    pub async fn count_bars_is_half_open_and_capped<S: Backend>(s: &S) {
+        s.ingest(batch(
+            vec![spy()],
+            vec![series("SPY", Resolution::Minute, bars(T0, 60, 10, 9))],
+        ))
+        .await
+        .unwrap();
+        let id = id_of(s, "SPY").await;
+        let r = |a: i64, b: i64| TimeRange::new(T0 + a * 60, T0 + b * 60).unwrap();
+        let count = |range, cap| s.count_bars(id, Resolution::Minute, range, cap);
+        assert_eq!(count(r(2, 5), 100).await.unwrap(), 3);
+        assert_eq!(count(r(0, 10), 100).await.unwrap(), 10);
+        assert_eq!(count(r(0, 10), 4).await.unwrap(), 5, "stops at cap + 1");
+        assert_eq!(count(r(10, 20), 100).await.unwrap(), 0);
+        assert_eq!(
+            s.count_bars(id, Resolution::Day, r(0, 10), 100)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
     pub async fn range_reads_are_half_open<S: Backend>(s: &S) {
         let all_bars = bars(T0, 60, 10, 9);
         s.ingest(batch(
@@ -1486,6 +1509,7 @@ suite!(
     reingest_is_idempotent,
     failed_ingest_writes_nothing,
     range_reads_are_half_open,
+    count_bars_is_half_open_and_capped,
     last_n_and_max_rows,
     bar_before_is_strict,
     series_extents,

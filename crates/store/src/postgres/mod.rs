@@ -1026,6 +1026,31 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
+    async fn count_bars(
+        &self,
+        instrument_id: i64,
+        resolution: Resolution,
+        range: TimeRange,
+        cap: u64,
+    ) -> Result<u64> {
+        let client = self.client().await?;
+        let limit = cap.saturating_add(1).min(i64::MAX as u64) as i64;
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM (SELECT 1 FROM bars
+                 WHERE instrument_id = $1 AND resolution = $2 AND ts >= $3 AND ts < $4 LIMIT $5) AS b",
+                &[
+                    &instrument_id,
+                    &(resolution.seconds() as i32),
+                    &range.start(),
+                    &range.end(),
+                    &limit,
+                ],
+            )
+            .await?;
+        Ok(row.try_get::<_, i64>(0)? as u64)
+    }
+
     async fn bar_before(
         &self,
         instrument_id: i64,

@@ -711,6 +711,33 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn count_bars(
+        &self,
+        instrument_id: i64,
+        resolution: Resolution,
+        range: TimeRange,
+        cap: u64,
+    ) -> Result<u64> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM bars
+                 WHERE instrument_id = ?1 AND resolution = ?2 AND ts >= ?3 AND ts < ?4 LIMIT ?5)",
+            )?
+            .query_row(
+                params![
+                    instrument_id,
+                    resolution.seconds(),
+                    range.start(),
+                    range.end(),
+                    cap.saturating_add(1).min(i64::MAX as u64) as i64
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
     async fn bar_before(
         &self,
         instrument_id: i64,
