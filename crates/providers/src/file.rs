@@ -107,6 +107,9 @@ pub struct CsvOptions {
     pub columns: Vec<(Field, String)>,
     /// Import the valid rows and report the rest instead of refusing the file.
     pub skip_invalid: bool,
+    /// With `symbol` and a file that has a symbol column: relabel every row as `symbol`
+    /// instead of refusing rows of other symbols.
+    pub override_symbol: bool,
 }
 
 /// One invalid row.
@@ -194,8 +197,66 @@ enum Stamp {
     Instant(i64),
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+}
+
+/// The common shapes without chrono: `YYYY-MM-DD` and `YYYY-MM-DDTHH:MM:SS` followed by `Z`
+/// or `+00:00` (also with a space for `T`). `None` means "ask the general parser".
+fn fast_stamp(t: &[u8]) -> Option<Stamp> {
+    if t.len() < 10 || t[4] != b'-' || t[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&t[0..4])?, digits(&t[5..7])?, digits(&t[8..10])?);
+    if !(1..=12).contains(&m) || d < 1 || d > 31 {
+        return None;
+    }
+    if t.len() == 10 {
+        return NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).map(Stamp::Date);
+    }
+    let rest = &t[10..];
+    let utc_tail = |tail: &[u8]| tail == b"Z" || tail == b"+00:00" || tail == b"z";
+    if rest.len() < 9 || !(rest[0] == b'T' || rest[0] == b' ') || rest[3] != b':' || rest[6] != b':'
+    {
+        return None;
+    }
+    if !utc_tail(&rest[9..]) {
+        return None;
+    }
+    let (hh, mm, ss) = (
+        digits(&rest[1..3])?,
+        digits(&rest[4..6])?,
+        digits(&rest[7..9])?,
+    );
+    if hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    // Reject impossible dates (Feb 30) exactly as the general parser would.
+    NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32)?;
+    Some(Stamp::Instant(
+        days_from_civil(y, m, d) * 86_400 + hh * 3_600 + mm * 60 + ss,
+    ))
+}
+
 fn parse_stamp(s: &str) -> Result<Stamp, String> {
     let t = s.trim();
+    if let Some(stamp) = fast_stamp(t.as_bytes()) {
+        return Ok(stamp);
+    }
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Ok(Stamp::Date(d));
     }
@@ -231,10 +292,12 @@ fn parse_num(field: Field, s: &str) -> Result<Option<f64>, String> {
     }
 }
 
-/// A row that passed field-level checks, before resolution inference.
+/// A row that passed field-level checks, before resolution inference: plain data, no strings.
+#[derive(Debug, Clone, Copy)]
 struct Row {
     line: u64,
-    key: String,
+    /// Index of the row's instrument in [`CsvReader::instruments`].
+    series: usize,
     stamp: Stamp,
     prices: Option<[f64; 5]>,
     open_interest: Option<f64>,
@@ -301,26 +364,38 @@ fn map_columns(
     Ok(map)
 }
 
+/// The cells of one record, by field.
+struct Cells<'a> {
+    columns: &'a [Option<usize>; Field::ALL.len()],
+    rec: &'a csv::ByteRecord,
+}
+
+impl Cells<'_> {
+    fn get(&self, f: Field) -> &str {
+        self.columns[f as usize]
+            .and_then(|i| self.rec.get(i))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map_or("", str::trim)
+    }
+
+    fn opt(&self, f: Field) -> Option<&str> {
+        Some(self.get(f)).filter(|s| !s.is_empty())
+    }
+}
+
 /// Per-instrument definition derived from a row.
 fn instrument_for(
-    map: &BTreeMap<Field, usize>,
-    rec: &csv::StringRecord,
+    cells: &Cells<'_>,
     opts: &CsvOptions,
     reference: NaiveDate,
 ) -> Result<NewInstrument, String> {
-    let cell = |f: Field| {
-        map.get(&f)
-            .and_then(|i| rec.get(*i))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
     let raw_symbol = opts
         .symbol
         .as_deref()
-        .or_else(|| cell(Field::Symbol))
+        .or_else(|| cells.opt(Field::Symbol))
         .ok_or("empty symbol")?;
     let symbol = normalize_symbol(raw_symbol).map_err(|e| e.to_string())?;
-    let contract_month = cell(Field::ContractMonth);
+    let contract_month = cells.opt(Field::ContractMonth);
     let class = opts
         .asset_class
         .or(contract_month.map(|_| AssetClass::Future))
@@ -330,7 +405,8 @@ fn instrument_for(
         return NewInstrument::equity(&symbol, class).map_err(|e| e.to_string());
     }
     let date = |f: Field| {
-        cell(f)
+        cells
+            .opt(f)
             .map(|s| {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d")
                     .map_err(|_| format!("{} `{s}` is not a date", f.name()))
@@ -356,200 +432,450 @@ fn instrument_for(
     .map_err(|e| e.to_string())
 }
 
-fn parse_row(
-    map: &BTreeMap<Field, usize>,
-    rec: &csv::StringRecord,
-    line: u64,
-    opts: &CsvOptions,
-    instruments: &mut BTreeMap<String, NewInstrument>,
-) -> Result<Row, String> {
-    let cell = |f: Field| map.get(&f).and_then(|i| rec.get(*i)).unwrap_or("");
-    let stamp = parse_stamp(cell(Field::Ts))?;
-    let day = match stamp {
-        Stamp::Date(d) => d,
-        Stamp::Instant(ts) => DateTime::from_timestamp(ts, 0)
-            .ok_or("time out of range")?
-            .date_naive(),
-    };
-    let def = instrument_for(map, rec, opts, day)?;
-    let key = def.symbol.clone();
-    match instruments.get(&key) {
-        Some(existing) if existing.contract != def.contract => {
-            return Err(format!(
-                "{key}: contract details differ from an earlier row"
-            ));
-        }
-        Some(_) => {}
-        None => {
-            instruments.insert(key.clone(), def);
-        }
-    }
-    let o = parse_num(Field::Open, cell(Field::Open))?;
-    let h = parse_num(Field::High, cell(Field::High))?;
-    let l = parse_num(Field::Low, cell(Field::Low))?;
-    let c = parse_num(Field::Close, cell(Field::Close))?;
-    let v = parse_num(Field::Volume, cell(Field::Volume))?;
-    let open_interest = parse_num(Field::OpenInterest, cell(Field::OpenInterest))?;
-    let vwap = parse_num(Field::Vwap, cell(Field::Vwap))?;
-    let trade_count = match cell(Field::TradeCount).trim() {
-        "" => None,
-        t => Some(
-            t.parse::<u64>()
-                .map_err(|_| format!("trade_count `{t}` is not a whole number"))?,
-        ),
-    };
-    let prices = match (o, h, l, c) {
-        (Some(o), Some(h), Some(l), Some(c)) => Some([o, h, l, c, v.unwrap_or(0.0)]),
-        (None, None, None, None) if open_interest.is_some() && v.is_none() => None,
-        _ => return Err(
-            "open, high, low and close must all be present (or all empty with an open interest)"
-                .into(),
-        ),
-    };
-    Ok(Row {
-        line,
-        key,
-        stamp,
-        prices,
-        open_interest,
-        trade_count,
-        vwap,
-    })
+/// Rows per chunk of [`CsvReader::next_chunk`] unless asked otherwise: memory per chunk stays
+/// in the low megabytes.
+pub const CHUNK_ROWS: usize = 65_536;
+/// Invalid rows kept for the report of a refused file (the count stays exact).
+const MAX_REPORTED_ERRORS: usize = 10_000;
+
+/// The part of a file that [`CsvReader::next_chunk`] read: every series with bars in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedChunk {
+    /// Bars and readings per instrument, each ascending by time with no duplicate time (the
+    /// later row wins).
+    pub series: Vec<ImportedSeries>,
+    pub rows_read: u64,
+    /// Rows skipped (only with `skip_invalid`).
+    pub invalid: Vec<RowError>,
+    /// Rows that repeated an earlier (instrument, time) of the chunk, or the last one of the
+    /// previous chunk; the later row wins.
+    pub duplicates: u64,
 }
 
-/// Bars by time and open-interest-only readings by time, of one instrument.
-type SeriesRows = (BTreeMap<i64, Bar>, BTreeMap<i64, f64>);
+/// A CSV file read in chunks of bounded size: the importer's streaming reader. Memory stays
+/// flat whatever the file size. Rows are validated as they are read; without
+/// `skip_invalid` the first invalid row makes the reader scan the rest of the file for the
+/// report and fail with every invalid row ([`ImportError::InvalidRows`]), so a caller that
+/// has written earlier chunks in a transaction rolls it back.
+pub struct CsvReader<R: Read> {
+    rdr: csv::Reader<R>,
+    columns: [Option<usize>; Field::ALL.len()],
+    width: usize,
+    opts: CsvOptions,
+    /// `--symbol` upper-cased, checked against a symbol column.
+    expected_symbol: Option<String>,
+    resolution: Option<Resolution>,
+    instruments: Vec<NewInstrument>,
+    by_key: std::collections::HashMap<String, usize>,
+    by_symbol: std::collections::HashMap<String, usize>,
+    last_ts: Vec<Option<i64>>,
+    key: String,
+    rec: csv::ByteRecord,
+    rows_read: u64,
+    any_row: bool,
+}
 
-/// Parse and validate a whole CSV file.
-pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, ImportError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let headers = rdr
-        .headers()
-        .map_err(|e| ImportError::Header(e.to_string()))?
-        .clone();
-    let map = map_columns(&headers, opts)?;
-    let mut instruments = BTreeMap::new();
-    let mut rows = Vec::new();
-    let mut invalid = Vec::new();
-    let mut rows_read = 0u64;
-    let mut rec = csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                match e.kind() {
-                    csv::ErrorKind::Io(_) => {
+impl<R: Read> CsvReader<R> {
+    /// Read the header and map the columns.
+    pub fn new(reader: R, opts: &CsvOptions) -> Result<Self, ImportError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        let headers = rdr
+            .headers()
+            .map_err(|e| ImportError::Header(e.to_string()))?
+            .clone();
+        let map = map_columns(&headers, opts)?;
+        let mut columns = [None; Field::ALL.len()];
+        for (field, idx) in map {
+            columns[field as usize] = Some(idx);
+        }
+        let expected_symbol = match (&opts.symbol, columns[Field::Symbol as usize]) {
+            (Some(s), Some(_)) if !opts.override_symbol => Some(s.trim().to_ascii_uppercase()),
+            _ => None,
+        };
+        Ok(CsvReader {
+            rdr,
+            columns,
+            width: headers.len(),
+            opts: opts.clone(),
+            expected_symbol,
+            resolution: opts.resolution,
+            instruments: Vec::new(),
+            by_key: Default::default(),
+            by_symbol: Default::default(),
+            last_ts: Vec::new(),
+            key: String::new(),
+            rec: csv::ByteRecord::new(),
+            rows_read: 0,
+            any_row: false,
+        })
+    }
+
+    /// The stored resolution of the file (known after the first chunk).
+    pub fn resolution(&self) -> Option<Resolution> {
+        self.resolution
+    }
+
+    /// The next chunk of at most `max_rows` rows; `Ok(None)` at the end of the file.
+    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<ParsedChunk>, ImportError> {
+        let mut rows = Vec::with_capacity(max_rows.min(CHUNK_ROWS));
+        let mut invalid = Vec::new();
+        let start_rows = self.rows_read;
+        while rows.len() + invalid.len() < max_rows.max(1) {
+            match self.read_row()? {
+                None => break,
+                Some(Ok(row)) => rows.push(row),
+                Some(Err(e)) => invalid.push(e),
+            }
+        }
+        let rows_read = self.rows_read - start_rows;
+        if rows_read == 0 {
+            if !self.any_row {
+                return Err(ImportError::Empty);
+            }
+            return Ok(None);
+        }
+        let resolution = *self
+            .resolution
+            .get_or_insert_with(|| infer_resolution(&rows));
+        let mut chunk = self.assemble(rows, resolution, &mut invalid);
+        if !invalid.is_empty() && !self.opts.skip_invalid {
+            return Err(self.refuse(invalid));
+        }
+        invalid.sort_by_key(|e| e.line);
+        chunk.rows_read = rows_read;
+        chunk.invalid = invalid;
+        Ok(Some(chunk))
+    }
+
+    /// Scan the rest of the file for the report of a refused file (up to 10,000 invalid rows
+    /// are listed).
+    fn refuse(&mut self, mut invalid: Vec<RowError>) -> ImportError {
+        while invalid.len() < MAX_REPORTED_ERRORS {
+            let (rows, mut errors) = match self.next_rows(CHUNK_ROWS) {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(e) => return e,
+            };
+            let resolution = self.resolution.unwrap_or(Resolution::Minute);
+            let _ = self.assemble(rows, resolution, &mut errors);
+            invalid.extend(errors);
+        }
+        invalid.sort_by_key(|e| e.line);
+        invalid.truncate(MAX_REPORTED_ERRORS);
+        ImportError::InvalidRows(invalid)
+    }
+
+    fn next_rows(&mut self, max: usize) -> Result<Option<(Vec<Row>, Vec<RowError>)>, ImportError> {
+        let (mut rows, mut errors) = (Vec::new(), Vec::new());
+        let start = self.rows_read;
+        while rows.len() + errors.len() < max {
+            match self.read_row()? {
+                None => break,
+                Some(Ok(r)) => rows.push(r),
+                Some(Err(e)) => errors.push(e),
+            }
+        }
+        Ok((self.rows_read > start).then_some((rows, errors)))
+    }
+
+    /// The next data row: `None` at the end, `Some(Err)` for an invalid row.
+    fn read_row(&mut self) -> Result<Option<Result<Row, RowError>>, ImportError> {
+        loop {
+            let line = self.rdr.position().line();
+            match self.rdr.read_byte_record(&mut self.rec) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(line, |p| p.line());
+                    if let csv::ErrorKind::Io(_) = e.kind() {
                         return Err(ImportError::Io(std::io::Error::other(e.to_string())));
                     }
-                    _ => {
-                        invalid.push(RowError {
-                            line,
-                            message: e.to_string(),
-                        });
-                        rows_read += 1;
-                        continue;
-                    }
+                    self.rows_read += 1;
+                    self.any_row = true;
+                    return Ok(Some(Err(RowError {
+                        line,
+                        message: e.to_string(),
+                    })));
                 }
             }
+            if self
+                .rec
+                .iter()
+                .all(|f| f.iter().all(u8::is_ascii_whitespace))
+            {
+                continue;
+            }
+            self.rows_read += 1;
+            self.any_row = true;
+            let line = self.rec.position().map_or(line, |p| p.line());
+            if self.rec.len() != self.width {
+                return Ok(Some(Err(RowError {
+                    line,
+                    message: format!("{} fields, header has {}", self.rec.len(), self.width),
+                })));
+            }
+            return Ok(Some(
+                self.parse_row(line)
+                    .map_err(|message| RowError { line, message }),
+            ));
         }
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
+    }
+
+    fn parse_row(&mut self, line: u64) -> Result<Row, String> {
+        let rec = std::mem::take(&mut self.rec);
+        let out = self.parse_record(&rec, line);
+        self.rec = rec;
+        out
+    }
+
+    fn parse_record(&mut self, rec: &csv::ByteRecord, line: u64) -> Result<Row, String> {
+        let columns = self.columns;
+        let cells = Cells {
+            columns: &columns,
+            rec,
+        };
+        let stamp = parse_stamp(cells.get(Field::Ts))?;
+        let day = match stamp {
+            Stamp::Date(d) => d,
+            Stamp::Instant(ts) => DateTime::from_timestamp(ts, 0)
+                .ok_or("time out of range")?
+                .date_naive(),
+        };
+        if let Some(expected) = &self.expected_symbol {
+            let cell = cells.get(Field::Symbol);
+            if !cell.eq_ignore_ascii_case(expected) {
+                return Err(format!(
+                    "the symbol column holds `{cell}`, but --symbol {expected} was given: refusing to merge other symbols into {expected} (pass --override-symbol to relabel every row as {expected}, or leave --symbol out)"
+                ));
+            }
         }
-        rows_read += 1;
-        let line = rec.position().map_or(line, |p| p.line());
-        if rec.len() != headers.len() {
-            invalid.push(RowError {
-                line,
-                message: format!("{} fields, header has {}", rec.len(), headers.len()),
+        let series = self.series_of(&cells, day)?;
+        let o = parse_num(Field::Open, cells.get(Field::Open))?;
+        let h = parse_num(Field::High, cells.get(Field::High))?;
+        let l = parse_num(Field::Low, cells.get(Field::Low))?;
+        let c = parse_num(Field::Close, cells.get(Field::Close))?;
+        let v = parse_num(Field::Volume, cells.get(Field::Volume))?;
+        let open_interest = parse_num(Field::OpenInterest, cells.get(Field::OpenInterest))?;
+        let vwap = parse_num(Field::Vwap, cells.get(Field::Vwap))?;
+        let trade_count = match cells.get(Field::TradeCount) {
+            "" => None,
+            t => Some(
+                t.parse::<u64>()
+                    .map_err(|_| format!("trade_count `{t}` is not a whole number"))?,
+            ),
+        };
+        let prices = match (o, h, l, c) {
+            (Some(o), Some(h), Some(l), Some(c)) => Some([o, h, l, c, v.unwrap_or(0.0)]),
+            (None, None, None, None) if open_interest.is_some() && v.is_none() => None,
+            _ => return Err(
+                "open, high, low and close must all be present (or all empty with an open interest)"
+                    .into(),
+            ),
+        };
+        Ok(Row {
+            line,
+            series,
+            stamp,
+            prices,
+            open_interest,
+            trade_count,
+            vwap,
+        })
+    }
+
+    /// The instrument of a row, from a cache keyed by the cells that define it (the symbol,
+    /// contract cells and, for symbols ending in a digit, the year that resolves short
+    /// contract years).
+    fn series_of(&mut self, cells: &Cells<'_>, day: NaiveDate) -> Result<usize, String> {
+        use std::fmt::Write as _;
+        let symbol = self
+            .opts
+            .symbol
+            .as_deref()
+            .unwrap_or_else(|| cells.get(Field::Symbol));
+        self.key.clear();
+        self.key.push_str(symbol);
+        for f in [Field::ContractMonth, Field::Expiry, Field::FirstNotice] {
+            self.key.push('\u{1f}');
+            self.key.push_str(cells.get(f));
+        }
+        if symbol.ends_with(|c: char| c.is_ascii_digit()) {
+            let _ = write!(self.key, "\u{1f}{}", chrono::Datelike::year(&day));
+        }
+        if let Some(&i) = self.by_key.get(self.key.as_str()) {
+            return Ok(i);
+        }
+        let def = instrument_for(cells, &self.opts, day)?;
+        let i = match self.by_symbol.get(&def.symbol) {
+            Some(&i) if self.instruments[i].contract != def.contract => {
+                return Err(format!(
+                    "{}: contract details differ from an earlier row",
+                    def.symbol
+                ));
+            }
+            Some(&i) => i,
+            None => {
+                self.instruments.push(def);
+                self.last_ts.push(None);
+                let i = self.instruments.len() - 1;
+                self.by_symbol.insert(self.instruments[i].symbol.clone(), i);
+                i
+            }
+        };
+        self.by_key.insert(self.key.clone(), i);
+        Ok(i)
+    }
+
+    /// Turn checked rows into per-series bars, ascending and without duplicate times.
+    fn assemble(
+        &mut self,
+        rows: Vec<Row>,
+        resolution: Resolution,
+        invalid: &mut Vec<RowError>,
+    ) -> ParsedChunk {
+        let mut bars: Vec<Vec<(i64, Bar)>> = vec![Vec::new(); self.instruments.len()];
+        let mut oi: Vec<Vec<(i64, f64)>> = vec![Vec::new(); self.instruments.len()];
+        for row in rows {
+            let ts = match (row.stamp, resolution) {
+                (Stamp::Date(d), Resolution::Day) => date_key(d),
+                (Stamp::Date(_), Resolution::Minute) => {
+                    invalid.push(RowError {
+                        line: row.line,
+                        message: "a date without time in a 1-minute file".into(),
+                    });
+                    continue;
+                }
+                (Stamp::Instant(ts), res) if ts.rem_euclid(res.seconds()) != 0 => {
+                    let unit = if res == Resolution::Day {
+                        "a day (00:00 UTC; pass --resolution 1m for intraday data)"
+                    } else {
+                        "a minute"
+                    };
+                    invalid.push(RowError {
+                        line: row.line,
+                        message: format!("time {ts} is not on {unit} boundary"),
+                    });
+                    continue;
+                }
+                (Stamp::Instant(ts), _) => ts,
+            };
+            let Some([o, h, l, c, v]) = row.prices else {
+                oi[row.series].push((ts, row.open_interest.unwrap_or(0.0)));
+                continue;
+            };
+            let bar = Bar::new(ts, o, h, l, c, v)
+                .and_then(|b| b.with_open_interest(row.open_interest))
+                .and_then(|b| b.with_vwap(row.vwap))
+                .map(|b| b.with_trade_count(row.trade_count));
+            match bar {
+                Ok(bar) => bars[row.series].push((ts, bar)),
+                Err(e) => invalid.push(RowError {
+                    line: row.line,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let mut duplicates = 0;
+        let mut series = Vec::new();
+        for (i, (b, r)) in bars.into_iter().zip(oi).enumerate() {
+            if b.is_empty() && r.is_empty() {
+                continue;
+            }
+            let (b, dup_b) = last_wins(b);
+            let (r, dup_r) = last_wins(r);
+            duplicates += dup_b + dup_r;
+            if let (Some(prev), Some((first, _))) = (self.last_ts[i], b.first())
+                && *first == prev
+            {
+                duplicates += 1;
+            }
+            if let Some((last, _)) = b.last() {
+                self.last_ts[i] = Some(self.last_ts[i].map_or(*last, |p| p.max(*last)));
+            }
+            series.push(ImportedSeries {
+                instrument: self.instruments[i].clone(),
+                resolution,
+                bars: b.into_iter().map(|(_, bar)| bar).collect(),
+                open_interest: r,
             });
-            continue;
         }
-        match parse_row(&map, &rec, line, opts, &mut instruments) {
-            Ok(row) => rows.push(row),
-            Err(message) => invalid.push(RowError { line, message }),
+        ParsedChunk {
+            series,
+            rows_read: 0,
+            invalid: Vec::new(),
+            duplicates,
         }
     }
-    if rows_read == 0 {
-        return Err(ImportError::Empty);
-    }
-    let resolution = opts.resolution.unwrap_or_else(|| infer_resolution(&rows));
-    let mut series: BTreeMap<String, SeriesRows> = BTreeMap::new();
-    let mut duplicates = 0;
-    for row in rows {
-        let ts = match (row.stamp, resolution) {
-            (Stamp::Date(d), Resolution::Day) => date_key(d),
-            (Stamp::Date(_), Resolution::Minute) => {
-                invalid.push(RowError {
-                    line: row.line,
-                    message: "a date without time in a 1-minute file".into(),
-                });
-                continue;
+}
+
+/// Sort by time (stable) and keep the last value of each time; returns the duplicates dropped.
+fn last_wins<T>(mut v: Vec<(i64, T)>) -> (Vec<(i64, T)>, u64) {
+    if !v.windows(2).all(|w| w[0].0 < w[1].0) {
+        v.sort_by_key(|(ts, _)| *ts);
+        let before = v.len();
+        let mut out: Vec<(i64, T)> = Vec::with_capacity(before);
+        for item in v {
+            match out.last_mut() {
+                Some(last) if last.0 == item.0 => *last = item,
+                _ => out.push(item),
             }
-            (Stamp::Instant(ts), res) if ts.rem_euclid(res.seconds()) != 0 => {
-                let unit = if res == Resolution::Day {
-                    "a day (00:00 UTC)"
-                } else {
-                    "a minute"
-                };
-                invalid.push(RowError {
-                    line: row.line,
-                    message: format!("time {ts} is not on {unit} boundary"),
+        }
+        let dropped = (before - out.len()) as u64;
+        return (out, dropped);
+    }
+    (v, 0)
+}
+
+/// Parse and validate a whole CSV file into memory (small files and tests; the importer
+/// streams with [`CsvReader`]).
+pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, ImportError> {
+    let mut reader = CsvReader::new(reader, opts)?;
+    let mut merged: BTreeMap<String, (ImportedSeries, BTreeMap<i64, Bar>, BTreeMap<i64, f64>)> =
+        BTreeMap::new();
+    let mut file = ParsedFile {
+        series: Vec::new(),
+        rows_read: 0,
+        invalid: Vec::new(),
+        duplicates: 0,
+    };
+    while let Some(chunk) = reader.next_chunk(CHUNK_ROWS)? {
+        file.rows_read += chunk.rows_read;
+        file.duplicates += chunk.duplicates;
+        file.invalid.extend(chunk.invalid);
+        for s in chunk.series {
+            let entry = merged
+                .entry(s.instrument.symbol.clone())
+                .or_insert_with(|| {
+                    (
+                        ImportedSeries {
+                            bars: Vec::new(),
+                            open_interest: Vec::new(),
+                            ..s.clone()
+                        },
+                        BTreeMap::new(),
+                        BTreeMap::new(),
+                    )
                 });
-                continue;
+            for b in s.bars {
+                file.duplicates += u64::from(entry.1.insert(b.ts(), b).is_some());
             }
-            (Stamp::Instant(ts), _) => ts,
-        };
-        let entry = series.entry(row.key).or_default();
-        let Some([o, h, l, c, v]) = row.prices else {
-            duplicates += u64::from(
-                entry
-                    .1
-                    .insert(ts, row.open_interest.unwrap_or(0.0))
-                    .is_some(),
-            );
-            continue;
-        };
-        let bar = Bar::new(ts, o, h, l, c, v)
-            .and_then(|b| b.with_open_interest(row.open_interest))
-            .and_then(|b| b.with_vwap(row.vwap))
-            .map(|b| b.with_trade_count(row.trade_count));
-        match bar {
-            Ok(bar) => duplicates += u64::from(entry.0.insert(ts, bar).is_some()),
-            Err(e) => invalid.push(RowError {
-                line: row.line,
-                message: e.to_string(),
-            }),
+            for (ts, v) in s.open_interest {
+                file.duplicates += u64::from(entry.2.insert(ts, v).is_some());
+            }
         }
     }
-    if !invalid.is_empty() && !opts.skip_invalid {
-        invalid.sort_by_key(|e| e.line);
-        return Err(ImportError::InvalidRows(invalid));
-    }
-    invalid.sort_by_key(|e| e.line);
-    let series = series
-        .into_iter()
-        .filter(|(_, (bars, oi))| !bars.is_empty() || !oi.is_empty())
-        .map(|(key, (bars, oi))| ImportedSeries {
-            instrument: instruments
-                .remove(&key)
-                .expect("every row registered its instrument"),
-            resolution,
+    file.series = merged
+        .into_values()
+        .map(|(s, bars, oi)| ImportedSeries {
             bars: bars.into_values().collect(),
             open_interest: oi.into_iter().collect(),
+            ..s
         })
         .collect();
-    Ok(ParsedFile {
-        series,
-        rows_read,
-        invalid,
-        duplicates,
-    })
+    Ok(file)
 }
 
 /// Dates, or instants all at 00:00 UTC, mean a daily file; anything else is 1-minute.
@@ -704,6 +1030,87 @@ mod tests {
             parse(rows, &CsvOptions::default()),
             Err(ImportError::InvalidRows(_))
         ));
+    }
+
+    #[test]
+    fn import_symbol_aapl_on_a_multi_symbol_file_is_refused_not_merged() {
+        let rows =
+            "date,symbol,open,high,low,close\n2013-01-02,AAPL,1,1,1,1\n2013-01-02,MSFT,2,2,2,2\n";
+        let aapl = CsvOptions {
+            symbol: Some("aapl".into()),
+            ..Default::default()
+        };
+        let Err(ImportError::InvalidRows(errs)) = parse(rows, &aapl) else {
+            panic!("merged two symbols into AAPL")
+        };
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 3);
+        assert!(errs[0].message.contains("MSFT") && errs[0].message.contains("--override-symbol"));
+        // A column holding exactly that symbol is fine; the override relabels on purpose.
+        let only = "date,symbol,open,high,low,close\n2013-01-02,aapl,1,1,1,1\n";
+        assert_eq!(parse(only, &aapl).unwrap().bar_count(), 1);
+        let relabel = CsvOptions {
+            override_symbol: true,
+            ..aapl
+        };
+        let p = parse(rows, &relabel).unwrap();
+        assert_eq!(p.series.len(), 1);
+        assert_eq!(p.series[0].instrument.symbol, "AAPL");
+        assert_eq!(
+            p.duplicates, 1,
+            "the MSFT row lands on AAPL's 2013-01-02 and wins"
+        );
+        assert_eq!(p.series[0].bars[0].close(), 2.0);
+    }
+
+    #[test]
+    fn fast_timestamps_equal_the_general_parser() {
+        for t in [
+            "2013-10-07T13:30:00Z",
+            "2013-10-07 13:30:00Z",
+            "2024-02-29T23:59:59+00:00",
+            "1900-01-01T00:00:00Z",
+            "2100-12-31T23:59:00Z",
+        ] {
+            let Some(Stamp::Instant(fast)) = fast_stamp(t.as_bytes()) else {
+                panic!("{t}")
+            };
+            let general = DateTime::parse_from_rfc3339(&t.replace(' ', "T")).unwrap();
+            assert_eq!(fast, general.timestamp(), "{t}");
+        }
+        for t in [
+            "2013-02-30T00:00:00Z",
+            "2013-10-07T24:00:00Z",
+            "2013-10-07T13:30:00-04:00",
+        ] {
+            assert!(fast_stamp(t.as_bytes()).is_none(), "{t}");
+        }
+        // Offsets other than UTC still parse through the general path.
+        let Ok(Stamp::Instant(t)) = parse_stamp("2013-10-07T09:30:00-04:00") else {
+            panic!()
+        };
+        assert_eq!(t, 1_381_152_600);
+    }
+
+    #[test]
+    fn chunks_keep_the_last_row_of_a_time_across_chunk_boundaries() {
+        let mut rows = String::from("ts,symbol,open,high,low,close\n");
+        for i in 0..10 {
+            rows.push_str(&format!("{},A,{i},{i},{i},{i}\n", 1_381_152_600 + 60 * i));
+        }
+        rows.push_str("1381152600,A,9,9,9,9\n");
+        let mut reader = CsvReader::new(rows.as_bytes(), &CsvOptions::default()).unwrap();
+        let mut chunks = Vec::new();
+        while let Some(c) = reader.next_chunk(4).unwrap() {
+            chunks.push(c);
+        }
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks.iter().map(|c| c.rows_read).sum::<u64>(), 11);
+        // The merged view keeps the later row of 13:30.
+        let p = parse_csv(rows.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(p.series[0].bars.len(), 10);
+        assert_eq!(p.series[0].bars[0].close(), 9.0);
+        assert_eq!(p.duplicates, 1);
     }
 
     #[test]

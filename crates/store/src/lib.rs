@@ -41,6 +41,10 @@ pub enum StoreError {
     /// The addressed record does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// A streamed ingest ended without its commit message (the producer failed): nothing of
+    /// it was written.
+    #[error("the ingest was abandoned before it finished; nothing was written")]
+    Aborted,
     /// A row in the database violates a domain invariant.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -95,6 +99,15 @@ pub struct IngestBatch {
     pub source: String,
 }
 
+/// One message of a streamed ingest ([`Store::ingest_stream`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestMessage {
+    /// More of the ingest: instruments to create, bars and readings (its `source` is ignored).
+    Chunk(IngestBatch),
+    /// The producer has sent everything: commit.
+    Commit,
+}
+
 /// Counts of what an ingest wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestStats {
@@ -142,6 +155,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Apply an import atomically. Idempotent for identical input.
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats>;
+    /// Apply the chunks received on `chunks` in ONE transaction, committed when
+    /// [`IngestMessage::Commit`] arrives. If the channel closes before that (the producer
+    /// failed or gave up), everything is rolled back and the result is
+    /// [`StoreError::Aborted`]. Memory stays bounded by the chunks in flight; later chunks
+    /// overwrite earlier bars of the same time (the later row wins).
+    async fn ingest_stream(
+        &self,
+        source: String,
+        chunks: tokio::sync::mpsc::Receiver<IngestMessage>,
+    ) -> Result<IngestStats>;
 
     async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>>;
     async fn search_instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>>;

@@ -43,8 +43,8 @@ mod cases {
         RollRule, TimeRange,
     };
     use tradeassist_store::{
-        BarQuery, IngestBatch, IngestStats, InstrumentFilter, OpenInterestReading, RollupKey,
-        RollupRow, RollupSet, RollupSlice, RollupWrite, SeriesInfo, StoreError,
+        BarQuery, IngestBatch, IngestMessage, IngestStats, InstrumentFilter, OpenInterestReading,
+        RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite, SeriesInfo, StoreError,
     };
     use tradeassist_store::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 
@@ -163,6 +163,102 @@ mod cases {
         let back = read_all(s, id).await;
         assert_eq!(back.len(), 300);
         assert_eq!(bits(&back[..2]), bits(&changed[1..]));
+    }
+
+    /// Send `chunks` through [`Store::ingest_stream`], then commit (or not).
+    async fn stream<S: Backend>(
+        s: &S,
+        chunks: Vec<IngestBatch>,
+        commit: bool,
+    ) -> tradeassist_store::Result<tradeassist_store::IngestStats> {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let sender = async move {
+            for c in chunks {
+                tx.send(IngestMessage::Chunk(c)).await.unwrap();
+            }
+            if commit {
+                tx.send(IngestMessage::Commit).await.unwrap();
+            }
+        };
+        let (out, ()) = tokio::join!(s.ingest_stream("file".into(), rx), sender);
+        out
+    }
+
+    /// A streamed ingest lands whole in one transaction: every chunk, later rows of a time
+    /// winning, exact series extents; re-streaming changes nothing.
+    pub async fn streamed_ingest_commits_every_chunk<S: Backend>(s: &S) {
+        let all = bars(T0, 60, 30, 21);
+        let mut fix = all[5];
+        fix = tradeassist_model::Bar::new(fix.ts(), 7.0, 8.0, 6.0, 7.5, 1.0).unwrap();
+        let chunks = vec![
+            batch(
+                vec![spy()],
+                vec![series("SPY", Resolution::Minute, all[..10].to_vec())],
+            ),
+            batch(
+                vec![],
+                vec![series("SPY", Resolution::Minute, all[10..20].to_vec())],
+            ),
+            // Out of order and overlapping: the later row of T0 + 300 wins.
+            batch(
+                vec![],
+                vec![series(
+                    "SPY",
+                    Resolution::Minute,
+                    [vec![fix], all[20..].to_vec()].concat(),
+                )],
+            ),
+        ];
+        let stats = stream(s, chunks.clone(), true).await.unwrap();
+        assert_eq!(stats.bars_written, 31);
+        assert_eq!(stats.instruments_created, 1);
+        let id = id_of(s, "SPY").await;
+        let mut want = all.clone();
+        want[5] = fix;
+        assert_eq!(bits(&read_all(s, id).await), bits(&want));
+        let info = s.series(id).await.unwrap();
+        assert_eq!(
+            (info[0].count, info[0].first_ts, info[0].last_ts),
+            (30, T0, T0 + 29 * 60)
+        );
+        stream(s, chunks, true).await.unwrap();
+        assert_eq!(bits(&read_all(s, id).await), bits(&want));
+        assert_eq!(s.series(id).await.unwrap()[0].count, 30);
+    }
+
+    /// A stream that ends without its commit message writes nothing, not even the chunks that
+    /// were applied before.
+    pub async fn abandoned_stream_writes_nothing<S: Backend>(s: &S) {
+        let before = bars_ingested(s, "file").await;
+        let chunks = vec![
+            batch(
+                vec![spy()],
+                vec![series("SPY", Resolution::Minute, bars(T0, 60, 10, 3))],
+            ),
+            batch(
+                vec![es(2013, 12, None)],
+                vec![series("ESZ13", Resolution::Minute, bars(T0, 60, 10, 4))],
+            ),
+        ];
+        assert!(matches!(
+            stream(s, chunks, false).await,
+            Err(StoreError::Aborted)
+        ));
+        assert!(s.instrument("SPY").await.unwrap().is_none());
+        assert!(s.instrument("ESZ13").await.unwrap().is_none());
+        assert_eq!(bars_ingested(s, "file").await, before);
+        // The store is usable afterwards.
+        stream(
+            s,
+            vec![batch(
+                vec![spy()],
+                vec![series("SPY", Resolution::Minute, bars(T0, 60, 3, 5))],
+            )],
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(read_all(s, id_of(s, "SPY").await).await.len(), 3);
     }
 
     pub async fn failed_ingest_writes_nothing<S: Backend>(s: &S) {
@@ -1508,6 +1604,8 @@ suite!(
     ingest_round_trips_every_field,
     reingest_is_idempotent,
     failed_ingest_writes_nothing,
+    streamed_ingest_commits_every_chunk,
+    abandoned_stream_writes_nothing,
     range_reads_are_half_open,
     count_bars_is_half_open_and_capped,
     last_n_and_max_rows,

@@ -665,25 +665,155 @@ fn by_partition<'a>(staged: &[StagedBar<'a>]) -> Result<BTreeMap<Month, Vec<Stag
 /// Note the range of every written series for the rollup refresh (same transaction as the bars).
 async fn record_backlog(
     tx: &tokio_postgres::Transaction<'_>,
-    batch: &IngestBatch,
-    ids: &HashMap<&str, i64>,
+    extents: &BTreeMap<SeriesKey, (i64, i64)>,
 ) -> Result<()> {
-    let (mut id, mut res, mut first, mut last) = (vec![], vec![], vec![], vec![]);
-    for s in batch.series.iter().filter(|s| !s.bars.is_empty()) {
-        id.push(ids[s.symbol.as_str()]);
-        res.push(s.resolution.seconds() as i32);
-        first.push(s.bars.iter().map(Bar::ts).min().expect("non-empty"));
-        last.push(s.bars.iter().map(Bar::ts).max().expect("non-empty"));
+    if extents.is_empty() {
+        return Ok(());
     }
-    if !id.is_empty() {
-        tx.execute(
-            "INSERT INTO rollup_backlog (instrument_id, resolution, first_ts, last_ts)
-             SELECT * FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BIGINT[], $4::BIGINT[])",
-            &[&id, &res, &first, &last],
+    let id: Vec<i64> = extents.keys().map(|k| k.0).collect();
+    let res: Vec<i32> = extents.keys().map(|k| k.1).collect();
+    let first: Vec<i64> = extents.values().map(|e| e.0).collect();
+    let last: Vec<i64> = extents.values().map(|e| e.1).collect();
+    tx.execute(
+        "INSERT INTO rollup_backlog (instrument_id, resolution, first_ts, last_ts)
+         SELECT * FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BIGINT[], $4::BIGINT[])",
+        &[&id, &res, &first, &last],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Create missing instruments (an explicit last trade / first notice date fills in or
+/// replaces the stored one), counting the new ones.
+async fn upsert_instruments(
+    tx: &tokio_postgres::Transaction<'_>,
+    instruments: &[tradeassist_model::NewInstrument],
+    stats: &mut IngestStats,
+) -> Result<()> {
+    if instruments.is_empty() {
+        return Ok(());
+    }
+    let upsert = tx
+        .prepare(
+            "INSERT INTO instruments (symbol, asset_class, exchange, timezone, calendar, currency, tick_size,
+                 multiplier, description, root, contract_month, last_trade_date, first_notice_date)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (symbol) DO UPDATE SET
+                 last_trade_date = COALESCE(EXCLUDED.last_trade_date, instruments.last_trade_date),
+                 first_notice_date = COALESCE(EXCLUDED.first_notice_date, instruments.first_notice_date)
+             RETURNING (xmax = 0)",
         )
         .await?;
+    for def in instruments {
+        let c = def.contract.as_ref();
+        let created: bool = tx
+            .query_one(
+                &upsert,
+                &[
+                    &def.symbol,
+                    &def.asset_class.as_str(),
+                    &def.exchange,
+                    &def.timezone.name(),
+                    &def.calendar,
+                    &def.currency,
+                    &def.tick_size,
+                    &def.multiplier,
+                    &def.description,
+                    &c.map(|c| c.root.clone()),
+                    &c.map(|c| c.month.to_string()),
+                    &c.and_then(|c| c.last_trade_date),
+                    &c.and_then(|c| c.first_notice_date),
+                ],
+            )
+            .await?
+            .get(0);
+        stats.instruments_created += u64::from(created);
     }
     Ok(())
+}
+
+/// Open-interest-only readings of a batch (the last reading of a time wins).
+async fn write_open_interest(
+    tx: &tokio_postgres::Transaction<'_>,
+    open_interest: &[(String, Vec<crate::OpenInterestReading>)],
+    stats: &mut IngestStats,
+) -> Result<()> {
+    let oi_symbols: BTreeSet<&str> = open_interest.iter().map(|(s, _)| s.as_str()).collect();
+    let oi_ids = instrument_ids(tx, &oi_symbols).await?;
+    for (symbol, readings) in open_interest {
+        let id = oi_ids[symbol.as_str()];
+        let last: BTreeMap<i64, f64> = readings.iter().map(|r| (r.ts, r.value)).collect();
+        let ts: Vec<i64> = last.keys().copied().collect();
+        let values: Vec<f64> = last.values().copied().collect();
+        tx.execute(
+            "INSERT INTO open_interest (instrument_id, ts, value)
+             SELECT $1, t.ts, t.value FROM unnest($2::BIGINT[], $3::DOUBLE PRECISION[]) AS t (ts, value)
+             ON CONFLICT (instrument_id, ts) DO UPDATE SET value = EXCLUDED.value",
+            &[&id, &ts, &values],
+        )
+        .await?;
+        stats.open_interest_written += readings.len() as u64;
+    }
+    Ok(())
+}
+
+/// Count the written bars to the data source and mark its last success.
+async fn credit_source(
+    tx: &tokio_postgres::Transaction<'_>,
+    source: &str,
+    stats: &IngestStats,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE data_sources SET bars_ingested = bars_ingested + $1, last_success_at = $2, last_error = NULL
+         WHERE name = $3",
+        &[
+            &(stats.bars_written as i64),
+            &chrono::Utc::now().timestamp(),
+            &source,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Upsert the staged rows of `table` into `bars` (the last staged row of a key wins when
+/// `ordered` says the table has a `seq` column), returning the bars added per series.
+async fn upsert_staged(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &str,
+    ordered: bool,
+    extents: &BTreeMap<SeriesKey, (i64, i64)>,
+) -> Result<BTreeMap<SeriesKey, i64>> {
+    let before = count_ranges(tx, extents).await?;
+    let source = if ordered {
+        format!(
+            "SELECT DISTINCT ON (instrument_id, resolution, ts) {COPY_COLUMNS} FROM {table}
+             ORDER BY instrument_id, resolution, ts, seq DESC"
+        )
+    } else {
+        format!("SELECT {COPY_COLUMNS} FROM {table}")
+    };
+    tx.execute(
+        &format!(
+            "INSERT INTO bars ({COPY_COLUMNS}) {source}
+             ON CONFLICT (instrument_id, resolution, ts) DO UPDATE SET
+                 open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+                 close = EXCLUDED.close, volume = EXCLUDED.volume,
+                 open_interest = EXCLUDED.open_interest, trade_count = EXCLUDED.trade_count,
+                 vwap = EXCLUDED.vwap
+             WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.open_interest,
+                    bars.trade_count, bars.vwap)
+                 IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
+                    EXCLUDED.volume, EXCLUDED.open_interest, EXCLUDED.trade_count, EXCLUDED.vwap)"
+        ),
+        &[],
+    )
+    .await?;
+    let after = count_ranges(tx, extents).await?;
+    Ok(after
+        .into_iter()
+        .map(|(key, n)| (key, n - before.get(&key).copied().unwrap_or(0)))
+        .collect())
 }
 
 async fn write_rollups_tx(client: &mut Object, write: &RollupWrite) -> Result<()> {
@@ -800,43 +930,7 @@ async fn ingest_tx(
     store.ensure_partitions(client, &months).await?;
 
     let tx = client.transaction().await?;
-    let upsert = tx
-        .prepare_cached(
-            "INSERT INTO instruments (symbol, asset_class, exchange, timezone, calendar, currency, tick_size,
-                 multiplier, description, root, contract_month, last_trade_date, first_notice_date)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (symbol) DO UPDATE SET
-                 last_trade_date = COALESCE(EXCLUDED.last_trade_date, instruments.last_trade_date),
-                 first_notice_date = COALESCE(EXCLUDED.first_notice_date, instruments.first_notice_date)
-             RETURNING (xmax = 0)",
-        )
-        .await?;
-    for def in &batch.instruments {
-        let c = def.contract.as_ref();
-        let created: bool = tx
-            .query_one(
-                &upsert,
-                &[
-                    &def.symbol,
-                    &def.asset_class.as_str(),
-                    &def.exchange,
-                    &def.timezone.name(),
-                    &def.calendar,
-                    &def.currency,
-                    &def.tick_size,
-                    &def.multiplier,
-                    &def.description,
-                    &c.map(|c| c.root.clone()),
-                    &c.map(|c| c.month.to_string()),
-                    &c.and_then(|c| c.last_trade_date),
-                    &c.and_then(|c| c.first_notice_date),
-                ],
-            )
-            .await?
-            .get(0);
-        stats.instruments_created += u64::from(created);
-    }
-
+    upsert_instruments(&tx, &batch.instruments, &mut stats).await?;
     let series_symbols: BTreeSet<&str> = batch.series.iter().map(|s| s.symbol.as_str()).collect();
     let ids = instrument_ids(&tx, &series_symbols).await?;
     let extents = series_extents(batch, &ids);
@@ -858,7 +952,6 @@ async fn ingest_tx(
             *added.entry((*id, *res)).or_default() += 1;
         }
     } else if !staged.is_empty() {
-        let before = count_ranges(&tx, &extents).await?;
         tx.batch_execute(
             "CREATE TEMP TABLE bars_stage (
                  instrument_id BIGINT, resolution INTEGER, ts BIGINT,
@@ -869,63 +962,80 @@ async fn ingest_tx(
         )
         .await?;
         copy_bars(&tx, "bars_stage", &staged).await?;
-        tx.execute(
-            "INSERT INTO bars (instrument_id, resolution, ts, open, high, low, close, volume,
-                 open_interest, trade_count, vwap)
-             SELECT instrument_id, resolution, ts, open, high, low, close, volume,
-                 open_interest, trade_count, vwap FROM bars_stage
-             ON CONFLICT (instrument_id, resolution, ts) DO UPDATE SET
-                 open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
-                 close = EXCLUDED.close, volume = EXCLUDED.volume,
-                 open_interest = EXCLUDED.open_interest, trade_count = EXCLUDED.trade_count,
-                 vwap = EXCLUDED.vwap
-             WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.open_interest,
-                    bars.trade_count, bars.vwap)
-                 IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
-                    EXCLUDED.volume, EXCLUDED.open_interest, EXCLUDED.trade_count, EXCLUDED.vwap)",
-            &[],
-        )
-        .await?;
-        let after = count_ranges(&tx, &extents).await?;
-        for (key, n) in after {
-            added.insert(key, n - before.get(&key).copied().unwrap_or(0));
-        }
+        added = upsert_staged(&tx, "bars_stage", false, &extents).await?;
     }
     update_series_stats(&tx, &extents, &added).await?;
     stats.bars_written = batch.series.iter().map(|s| s.bars.len() as u64).sum();
-    record_backlog(&tx, batch, &ids).await?;
+    record_backlog(&tx, &extents).await?;
+    write_open_interest(&tx, &batch.open_interest, &mut stats).await?;
+    credit_source(&tx, &batch.source, &stats).await?;
+    tx.commit().await?;
+    Ok(stats)
+}
 
-    let oi_symbols: BTreeSet<&str> = batch
-        .open_interest
-        .iter()
-        .map(|(s, _)| s.as_str())
-        .collect();
-    let oi_ids = instrument_ids(&tx, &oi_symbols).await?;
-    for (symbol, readings) in &batch.open_interest {
-        let id = oi_ids[symbol.as_str()];
-        let last: BTreeMap<i64, f64> = readings.iter().map(|r| (r.ts, r.value)).collect();
-        let ts: Vec<i64> = last.keys().copied().collect();
-        let values: Vec<f64> = last.values().copied().collect();
-        tx.execute(
-            "INSERT INTO open_interest (instrument_id, ts, value)
-             SELECT $1, t.ts, t.value FROM unnest($2::BIGINT[], $3::DOUBLE PRECISION[]) AS t (ts, value)
-             ON CONFLICT (instrument_id, ts) DO UPDATE SET value = EXCLUDED.value",
-            &[&id, &ts, &values],
-        )
-        .await?;
-        stats.open_interest_written += readings.len() as u64;
-    }
-
-    tx.execute(
-        "UPDATE data_sources SET bars_ingested = bars_ingested + $1, last_success_at = $2, last_error = NULL
-         WHERE name = $3",
-        &[
-            &(stats.bars_written as i64),
-            &chrono::Utc::now().timestamp(),
-            &batch.source,
-        ],
+/// [`Store::ingest_stream`]: every chunk is copied into a session-local staging table inside
+/// one transaction (no lock on `bars` yet, memory bounded by one chunk); at the commit
+/// message the missing monthly partitions are created on another connection, and the
+/// staged rows are upserted into `bars` in one statement (the last staged row of a key wins).
+async fn ingest_stream_tx(
+    store: &PostgresStore,
+    client: &mut Object,
+    source: &str,
+    chunks: &mut tokio::sync::mpsc::Receiver<crate::IngestMessage>,
+) -> Result<IngestStats> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "CREATE TEMP TABLE bars_stream (
+             seq BIGSERIAL, instrument_id BIGINT, resolution INTEGER, ts BIGINT,
+             open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION,
+             close DOUBLE PRECISION, volume DOUBLE PRECISION, open_interest DOUBLE PRECISION,
+             trade_count BIGINT, vwap DOUBLE PRECISION
+         ) ON COMMIT DROP",
     )
     .await?;
+    let mut stats = IngestStats::default();
+    let mut extents: BTreeMap<SeriesKey, (i64, i64)> = BTreeMap::new();
+    let mut months = BTreeSet::new();
+    loop {
+        let batch = match chunks.recv().await {
+            Some(crate::IngestMessage::Chunk(batch)) => batch,
+            Some(crate::IngestMessage::Commit) => break,
+            // Dropping `tx` rolls everything back.
+            None => return Err(StoreError::Aborted),
+        };
+        upsert_instruments(&tx, &batch.instruments, &mut stats).await?;
+        let symbols: BTreeSet<&str> = batch.series.iter().map(|s| s.symbol.as_str()).collect();
+        let ids = instrument_ids(&tx, &symbols).await?;
+        for (key, (first, last)) in series_extents(&batch, &ids) {
+            months_between(first, last, &mut months)?;
+            let e = extents.entry(key).or_insert((first, last));
+            *e = (e.0.min(first), e.1.max(last));
+        }
+        let staged: Vec<StagedBar<'_>> = batch
+            .series
+            .iter()
+            .flat_map(|s| {
+                let id = ids[s.symbol.as_str()];
+                let res = s.resolution.seconds() as i32;
+                s.bars.iter().map(move |b| (id, res, b))
+            })
+            .collect();
+        if !staged.is_empty() {
+            copy_bars(&tx, "bars_stream", &staged).await?;
+        }
+        stats.bars_written += staged.len() as u64;
+        write_open_interest(&tx, &batch.open_interest, &mut stats).await?;
+    }
+    // This transaction holds no lock on `bars` yet, so creating partitions elsewhere is safe.
+    {
+        let mut other = store.client().await?;
+        store.ensure_partitions(&mut other, &months).await?;
+    }
+    lock_series_stats(&tx, &extents).await?;
+    let added = upsert_staged(&tx, "bars_stream", true, &extents).await?;
+    update_series_stats(&tx, &extents, &added).await?;
+    record_backlog(&tx, &extents).await?;
+    credit_source(&tx, source, &stats).await?;
     tx.commit().await?;
     Ok(stats)
 }
@@ -939,6 +1049,15 @@ impl Store for PostgresStore {
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats> {
         let mut client = self.client().await?;
         ingest_tx(self, &mut client, &batch).await
+    }
+
+    async fn ingest_stream(
+        &self,
+        source: String,
+        mut chunks: tokio::sync::mpsc::Receiver<crate::IngestMessage>,
+    ) -> Result<IngestStats> {
+        let mut client = self.client().await?;
+        ingest_stream_tx(self, &mut client, &source, &mut chunks).await
     }
 
     async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>> {

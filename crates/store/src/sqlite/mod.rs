@@ -210,16 +210,70 @@ impl SqliteStore {
 /// as on PostgreSQL, whose `bars` has no foreign key at all: every `instrument_id` written
 /// here comes from `id_of` in the same transaction on the single writer connection, and
 /// instruments are never deleted. Anything added to this transaction must keep that true.
-fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
+fn without_foreign_keys<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
-    let out = ingest_tx(conn, batch);
+    let out = f(conn);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     out
 }
 
-fn ingest_tx(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
-    let tx = conn.transaction()?;
-    let mut stats = IngestStats::default();
+fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> {
+    without_foreign_keys(conn, |conn| {
+        let tx = conn.transaction()?;
+        let mut stats = IngestStats::default();
+        ingest_chunk(&tx, batch, &mut stats)?;
+        credit_source(&tx, &batch.source, &stats)?;
+        tx.commit()?;
+        Ok(stats)
+    })
+}
+
+/// [`Store::ingest_stream`] on the writer connection: one transaction over every chunk.
+fn ingest_stream_blocking(
+    conn: &mut Connection,
+    source: &str,
+    chunks: &mut tokio::sync::mpsc::Receiver<crate::IngestMessage>,
+) -> Result<IngestStats> {
+    without_foreign_keys(conn, |conn| {
+        let tx = conn.transaction()?;
+        let mut stats = IngestStats::default();
+        loop {
+            match chunks.blocking_recv() {
+                Some(crate::IngestMessage::Chunk(batch)) => ingest_chunk(&tx, &batch, &mut stats)?,
+                Some(crate::IngestMessage::Commit) => break,
+                // Dropping `tx` rolls everything back.
+                None => return Err(StoreError::Aborted),
+            }
+        }
+        credit_source(&tx, source, &stats)?;
+        tx.commit()?;
+        Ok(stats)
+    })
+}
+
+/// Count the written bars to the data source and mark its last success.
+fn credit_source(
+    tx: &rusqlite::Transaction<'_>,
+    source: &str,
+    stats: &IngestStats,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE data_sources SET bars_ingested = bars_ingested + ?1, last_success_at = ?2, last_error = NULL
+         WHERE name = ?3",
+        params![stats.bars_written as i64, chrono::Utc::now().timestamp(), source],
+    )?;
+    Ok(())
+}
+
+/// Write one batch inside an open ingest transaction, adding to `stats`.
+fn ingest_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &IngestBatch,
+    stats: &mut IngestStats,
+) -> Result<()> {
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO instruments (symbol, asset_class, exchange, timezone, calendar, currency, tick_size,
@@ -294,13 +348,7 @@ fn ingest_tx(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestStats> 
             stats.open_interest_written += readings.len() as u64;
         }
     }
-    tx.execute(
-        "UPDATE data_sources SET bars_ingested = bars_ingested + ?1, last_success_at = ?2, last_error = NULL
-         WHERE name = ?3",
-        params![stats.bars_written as i64, chrono::Utc::now().timestamp(), batch.source],
-    )?;
-    tx.commit()?;
-    Ok(stats)
+    Ok(())
 }
 
 /// Rows per multi-row `INSERT` of the append path: at most 2 + 9 x 512 = 4610 parameters, far
@@ -612,6 +660,15 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats> {
         self.try_write(move |c| ingest_blocking(c, &batch)).await
+    }
+
+    async fn ingest_stream(
+        &self,
+        source: String,
+        mut chunks: tokio::sync::mpsc::Receiver<crate::IngestMessage>,
+    ) -> Result<IngestStats> {
+        self.try_write(move |c| ingest_stream_blocking(c, &source, &mut chunks))
+            .await
     }
 
     async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>> {
