@@ -157,6 +157,10 @@ pub struct ImportArgs {
     /// Import the valid rows and report the invalid ones instead of refusing the file.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// With --symbol on a file that has a symbol column: relabel every row as --symbol (by
+    /// default rows of any other symbol refuse the import, so symbols are never merged).
+    #[arg(long, requires = "symbol")]
+    pub override_symbol: bool,
 }
 
 #[derive(Debug, Args)]
@@ -331,6 +335,7 @@ async fn import(config: Config, args: ImportArgs) -> Result<()> {
         resolution: args.resolution,
         columns: args.columns,
         skip_invalid: args.skip_invalid,
+        override_symbol: args.override_symbol,
     };
     let files = args
         .files
