@@ -1,12 +1,26 @@
-//! Importing files: parse and validate every file first, then write everything in one
-//! transaction, so a bad file leaves the store untouched.
+//! Importing files: every file is read as a stream of bounded chunks, validated row by row,
+//! and written through [`Store::ingest_stream`](tradeassist_store::Store::ingest_stream) in
+//! ONE transaction, committed only after the last row of the last file passed. An invalid
+//! row (without `skip_invalid`), an unreadable file or a store error rolls everything back:
+//! all files or none. Memory stays flat whatever the file size: at most a few chunks are in
+//! flight between the parsing thread and the writer.
+//!
+//! When a file, or two files of one import, carry the same bar (instrument, resolution,
+//! time) twice, the row read last wins: later rows of a file, later files of the command line.
 
+use std::collections::HashSet;
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use tradeassist_providers::file::{CsvOptions, ParsedFile, RowError, maybe_gunzip, parse_csv};
-use tradeassist_store::{IngestBatch, OpenInterestReading, SeriesBatch};
+use tradeassist_model::Resolution;
+use tradeassist_providers::file::{CHUNK_ROWS, CsvOptions, CsvReader, RowError, maybe_gunzip};
+use tradeassist_store::{IngestBatch, IngestMessage, OpenInterestReading, SeriesBatch, StoreError};
 
 use crate::{Service, ServiceError};
+
+/// Chunks queued between the parser and the writer (the memory of an import in flight).
+const IN_FLIGHT: usize = 2;
 
 /// A file to import.
 pub struct ImportFile {
@@ -39,50 +53,79 @@ pub struct ImportReport {
     pub bars_written: u64,
     pub open_interest_written: u64,
     pub instruments_created: u64,
+    /// Rows that repeated an earlier (instrument, time); the row read last won.
     pub duplicates: u64,
     /// Rows skipped with `skip_invalid`, per file.
     pub skipped: Vec<(String, RowError)>,
 }
 
-fn parse_one(file: ImportFile) -> Result<(String, ParsedFile), ServiceError> {
-    let name = file.name;
-    let fail = |error| ServiceError::Import {
-        file: name.clone(),
-        error,
-    };
-    let reader = maybe_gunzip(file.reader).map_err(|e| fail(e.into()))?;
-    let parsed = parse_csv(reader, &file.options).map_err(fail)?;
-    Ok((name, parsed))
+/// How far an import has read, for progress reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Bytes read from the files so far (compressed bytes for `.gz`).
+    pub bytes: u64,
+    /// Data rows read so far.
+    pub rows: u64,
 }
 
-impl Service {
-    /// Import files atomically: all of them, or (on any invalid file) none.
-    pub async fn import(&self, files: Vec<ImportFile>) -> Result<ImportReport, ServiceError> {
-        let parsed = tokio::task::spawn_blocking(move || {
-            files
-                .into_iter()
-                .map(parse_one)
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|e| ServiceError::invalid("files", format!("import task failed: {e}")))??;
-        let mut report = ImportReport {
-            files: parsed.len(),
-            ..Default::default()
+/// A reader that counts the bytes it hands out.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The parsing side of an import: what it read, and the bars live subscribers want.
+struct Parsed {
+    report: ImportReport,
+    live: Vec<SeriesBatch>,
+}
+
+/// Read every file in chunks and send them to the writer; `Err` when a file is refused.
+fn parse_files(
+    files: Vec<ImportFile>,
+    tx: &tokio::sync::mpsc::Sender<IngestMessage>,
+    live: &dyn Fn(&str, Resolution) -> bool,
+    progress: &dyn Fn(ImportProgress),
+) -> Result<Parsed, ServiceError> {
+    let mut report = ImportReport {
+        files: files.len(),
+        ..Default::default()
+    };
+    let mut announced: HashSet<String> = HashSet::new();
+    let mut live_bars: Vec<SeriesBatch> = Vec::new();
+    let bytes = Arc::new(AtomicU64::new(0));
+    for file in files {
+        let name = file.name;
+        let fail = |error| ServiceError::Import {
+            file: name.clone(),
+            error,
         };
-        let mut batch = IngestBatch {
-            source: "file".into(),
-            ..Default::default()
+        let counted = Counting {
+            inner: file.reader,
+            count: bytes.clone(),
         };
-        for (name, file) in parsed {
-            report.rows_read += file.rows_read;
-            report.duplicates += file.duplicates;
+        let reader = maybe_gunzip(counted).map_err(|e| fail(e.into()))?;
+        let mut csv = CsvReader::new(reader, &file.options).map_err(fail)?;
+        while let Some(chunk) = csv.next_chunk(CHUNK_ROWS).map_err(fail)? {
+            report.rows_read += chunk.rows_read;
+            report.duplicates += chunk.duplicates;
             report
                 .skipped
-                .extend(file.invalid.into_iter().map(|e| (name.clone(), e)));
-            for s in file.series {
+                .extend(chunk.invalid.into_iter().map(|e| (name.clone(), e)));
+            let mut batch = IngestBatch::default();
+            for s in chunk.series {
                 let symbol = s.instrument.symbol.clone();
-                batch.instruments.push(s.instrument);
+                if announced.insert(symbol.clone()) {
+                    batch.instruments.push(s.instrument);
+                }
                 if !s.open_interest.is_empty() {
                     let readings = s
                         .open_interest
@@ -93,25 +136,78 @@ impl Service {
                         .push((symbol.clone(), readings.collect()));
                 }
                 if !s.bars.is_empty() {
-                    batch.series.push(SeriesBatch {
+                    let series = SeriesBatch {
                         symbol,
                         resolution: s.resolution,
                         bars: s.bars,
-                    });
+                    };
+                    if live(&series.symbol, series.resolution) {
+                        live_bars.push(series.clone());
+                    }
+                    batch.series.push(series);
                 }
             }
+            progress(ImportProgress {
+                bytes: bytes.load(Ordering::Relaxed),
+                rows: report.rows_read,
+            });
+            // The writer stopped (it failed): its error is the import's.
+            if tx.blocking_send(IngestMessage::Chunk(batch)).is_err() {
+                return Ok(Parsed {
+                    report,
+                    live: live_bars,
+                });
+            }
         }
-        // Live subscribers see the new bars once they are stored.
-        let live = (!self.live.is_empty()).then(|| batch.series.clone());
-        let stats = self.store.ingest(batch).await?;
+    }
+    let _ = tx.blocking_send(IngestMessage::Commit);
+    Ok(Parsed {
+        report,
+        live: live_bars,
+    })
+}
+
+impl Service {
+    /// Import files atomically: all of them, or (on any invalid file) none.
+    pub async fn import(&self, files: Vec<ImportFile>) -> Result<ImportReport, ServiceError> {
+        self.import_with_progress(files, |_| {}).await
+    }
+
+    /// [`Service::import`], calling `progress` after every chunk read.
+    pub async fn import_with_progress(
+        &self,
+        files: Vec<ImportFile>,
+        progress: impl Fn(ImportProgress) + Send + 'static,
+    ) -> Result<ImportReport, ServiceError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT);
+        let hub = self.live.clone();
+        let parser = tokio::task::spawn_blocking(move || {
+            let wants = |symbol: &str, res: Resolution| hub.wants(symbol, res);
+            parse_files(files, &tx, &wants, &progress)
+        });
+        let (stored, parsed) = tokio::join!(self.store.ingest_stream("file".into(), rx), parser);
+        let parsed = parsed
+            .map_err(|e| ServiceError::Internal(format!("import task failed: {e}")))?;
+        let (stats, parsed) = match (stored, parsed) {
+            // The parser refused a file: the writer rolled back; the file's error is the answer.
+            (_, Err(e)) => return Err(e),
+            (Err(StoreError::Aborted), Ok(_)) => {
+                return Err(ServiceError::Internal(
+                    "the import stopped before its last chunk".into(),
+                ));
+            }
+            (Err(e), Ok(_)) => return Err(e.into()),
+            (Ok(stats), Ok(parsed)) => (stats, parsed),
+        };
         // The import is committed; a failed refresh only leaves the backlog for the next one.
         if let Err(e) = self.refresh_rollups().await {
             tracing::warn!(error = %e, "rollup refresh after import failed");
         }
-        for series in live.iter().flatten() {
+        for series in &parsed.live {
             self.live
                 .publish(&series.symbol, series.resolution, &series.bars);
         }
+        let mut report = parsed.report;
         report.bars_written = stats.bars_written;
         report.open_interest_written = stats.open_interest_written;
         report.instruments_created = stats.instruments_created;

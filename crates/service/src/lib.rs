@@ -42,7 +42,7 @@ pub use derive::{FrequencyInfo, default_session, frequencies};
 pub use error::ServiceError;
 pub use fetch::{FetchResult, SeriesResult};
 pub use gaps::{GapQuery, GapResult, MAX_GAPS_LISTED};
-pub use import::{ImportFile, ImportReport};
+pub use import::{ImportFile, ImportProgress, ImportReport};
 pub use live::{LiveUpdate, Subscription};
 pub use plan::Plan;
 pub use queries::{SavedEntry, SavedQueryInput};

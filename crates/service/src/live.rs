@@ -49,12 +49,13 @@ pub(crate) struct LiveHub {
 }
 
 impl LiveHub {
-    pub(crate) fn is_empty(&self) -> bool {
+    /// True when some open subscription follows `symbol` at `base`.
+    pub(crate) fn wants(&self, symbol: &str, base: Resolution) -> bool {
         self.subs
             .lock()
             .expect("subs")
             .iter()
-            .all(|s| s.tx.is_closed())
+            .any(|s| !s.tx.is_closed() && s.symbol == symbol && s.base == base)
     }
 
     /// Feed newly stored base bars of `symbol` (ascending) to every matching subscription.
