@@ -222,7 +222,7 @@ fn fast_stamp(t: &[u8]) -> Option<Stamp> {
         return None;
     }
     let (y, m, d) = (digits(&t[0..4])?, digits(&t[5..7])?, digits(&t[8..10])?);
-    if !(1..=12).contains(&m) || d < 1 || d > 31 {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     if t.len() == 10 {
@@ -291,6 +291,9 @@ fn parse_num(field: Field, s: &str) -> Result<Option<f64>, String> {
         _ => Err(format!("{} `{t}` is not a number", field.name())),
     }
 }
+
+/// Rows that passed field-level checks, and the rows that did not.
+type Checked = (Vec<Row>, Vec<RowError>);
 
 /// A row that passed field-level checks, before resolution inference: plain data, no strings.
 #[derive(Debug, Clone, Copy)]
@@ -520,16 +523,8 @@ impl<R: Read> CsvReader<R> {
 
     /// The next chunk of at most `max_rows` rows; `Ok(None)` at the end of the file.
     pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<ParsedChunk>, ImportError> {
-        let mut rows = Vec::with_capacity(max_rows.min(CHUNK_ROWS));
-        let mut invalid = Vec::new();
         let start_rows = self.rows_read;
-        while rows.len() + invalid.len() < max_rows.max(1) {
-            match self.read_row()? {
-                None => break,
-                Some(Ok(row)) => rows.push(row),
-                Some(Err(e)) => invalid.push(e),
-            }
-        }
+        let (rows, mut invalid) = self.next_rows(max_rows.max(1))?.unwrap_or_default();
         let rows_read = self.rows_read - start_rows;
         if rows_read == 0 {
             if !self.any_row {
@@ -568,7 +563,8 @@ impl<R: Read> CsvReader<R> {
         ImportError::InvalidRows(invalid)
     }
 
-    fn next_rows(&mut self, max: usize) -> Result<Option<(Vec<Row>, Vec<RowError>)>, ImportError> {
+    /// Up to `max` more rows, checked (`None` at the end of the file).
+    fn next_rows(&mut self, max: usize) -> Result<Option<Checked>, ImportError> {
         let (mut rows, mut errors) = (Vec::new(), Vec::new());
         let start = self.rows_read;
         while rows.len() + errors.len() < max {
@@ -829,12 +825,14 @@ fn last_wins<T>(mut v: Vec<(i64, T)>) -> (Vec<(i64, T)>, u64) {
     (v, 0)
 }
 
+/// A series being merged by [`parse_csv`]: its definition, bars and readings by time.
+type Merged = (ImportedSeries, BTreeMap<i64, Bar>, BTreeMap<i64, f64>);
+
 /// Parse and validate a whole CSV file into memory (small files and tests; the importer
 /// streams with [`CsvReader`]).
 pub fn parse_csv(reader: impl Read, opts: &CsvOptions) -> Result<ParsedFile, ImportError> {
     let mut reader = CsvReader::new(reader, opts)?;
-    let mut merged: BTreeMap<String, (ImportedSeries, BTreeMap<i64, Bar>, BTreeMap<i64, f64>)> =
-        BTreeMap::new();
+    let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     let mut file = ParsedFile {
         series: Vec::new(),
         rows_read: 0,

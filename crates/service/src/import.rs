@@ -186,8 +186,8 @@ impl Service {
             parse_files(files, &tx, &wants, &progress)
         });
         let (stored, parsed) = tokio::join!(self.store.ingest_stream("file".into(), rx), parser);
-        let parsed = parsed
-            .map_err(|e| ServiceError::Internal(format!("import task failed: {e}")))?;
+        let parsed =
+            parsed.map_err(|e| ServiceError::Internal(format!("import task failed: {e}")))?;
         let (stats, parsed) = match (stored, parsed) {
             // The parser refused a file: the writer rolled back; the file's error is the answer.
             (_, Err(e)) => return Err(e),

@@ -1,15 +1,20 @@
 //! `tradeassist bench ingest|query`: the storage benchmarks on generated data (10 symbols x 1
 //! year of 1-minute bars by default), on scratch databases so real data is never touched.
+//! `bench ingest` also writes the same bars as a CSV file (and a gzipped one) and times the
+//! whole `tradeassist import` command on it, with the child's peak RSS.
 //! SQLite uses a temporary file; PostgreSQL the configured URL in a scratch schema whose
 //! tables are dropped afterwards.
 
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use tradeassist_service::bench::bench_query;
 use tradeassist_service::{Limits, Service};
-use tradeassist_store::bench::{Latency, NaiveQueries, bench_ingest};
+use tradeassist_store::bench::{Latency, NaiveQueries, bench_ingest, bench_series, bench_symbols};
 use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
 
@@ -100,8 +105,99 @@ async fn run_one<S: NaiveQueries + Clone>(
     Ok(())
 }
 
+/// Target of a whole `tradeassist import` of a CSV file into SQLite.
+const CSV_IMPORT_TARGET: f64 = 1_500_000.0;
+/// Peak resident memory target of that command, whatever the file size.
+const CSV_IMPORT_RSS_TARGET_MB: f64 = 300.0;
+
+/// Write the generated bars (the same as the store benchmark's) as one CSV file, symbol after
+/// symbol, `ts,symbol,open,high,low,close,volume` with RFC 3339 times; returns the row count.
+fn write_csv(path: &Path, symbols: usize, days: usize, gzip: bool) -> Result<u64> {
+    let file = std::fs::File::create(path)?;
+    let sink: Box<dyn Write> = if gzip {
+        Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(file)
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, sink);
+    writeln!(out, "ts,symbol,open,high,low,close,volume")?;
+    let mut rows = 0u64;
+    for (k, symbol) in bench_symbols(symbols).iter().enumerate() {
+        let series = bench_series(symbol, k, days);
+        for b in &series.bars {
+            writeln!(
+                out,
+                "{},{symbol},{},{},{},{},{}",
+                tradeassist_model::rfc3339(b.ts()),
+                b.open(),
+                b.high(),
+                b.low(),
+                b.close(),
+                b.volume()
+            )?;
+            rows += 1;
+        }
+    }
+    out.into_inner().map_err(|e| e.into_error())?.flush()?;
+    Ok(rows)
+}
+
+/// Peak resident set size of the largest finished child process, in MiB (Linux: KiB units).
+fn children_peak_rss_mb() -> Option<f64> {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage struct for the duration of the call.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    (rc == 0).then(|| usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// The whole `tradeassist import FILE` command, run as a child process into a fresh SQLite
+/// database: wall-clock bars/s and the child's peak RSS (what a user runs and waits for).
+fn bench_csv_import(args: &BenchArgs) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let exe = std::env::current_exe()?;
+    for gzip in [false, true] {
+        let name = if gzip { "bars.csv.gz" } else { "bars.csv" };
+        let file = dir.path().join(name);
+        let rows = write_csv(&file, args.symbols, args.days, gzip)?;
+        let size_mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
+        let db = dir.path().join(format!("{name}.db"));
+        let started = Instant::now();
+        let status = std::process::Command::new(&exe)
+            .arg("--db")
+            .arg(&db)
+            .arg("import")
+            .arg(&file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        let seconds = started.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            status.success(),
+            "tradeassist import {name} failed: {status}"
+        );
+        let rate = rows as f64 / seconds;
+        let rss = children_peak_rss_mb();
+        println!(
+            "sqlite: `tradeassist import {name}` ({rows} rows, {size_mb:.0} MB): {seconds:.2} s = {rate:.0} bars/s (target {CSV_IMPORT_TARGET:.0}: {}); peak RSS {} (target < {CSV_IMPORT_RSS_TARGET_MB:.0} MiB: {})",
+            verdict(rate >= CSV_IMPORT_TARGET),
+            rss.map_or_else(|| "unknown".into(), |r| format!("{r:.0} MiB")),
+            verdict(rss.is_some_and(|r| r < CSV_IMPORT_RSS_TARGET_MB)),
+        );
+        std::fs::remove_file(&file)?;
+        std::fs::remove_file(&db)?;
+    }
+    Ok(())
+}
+
 /// Run the ingest benchmark, and with `queries` the read benchmark after it.
 pub async fn run(config: &Config, args: BenchArgs, queries: bool) -> Result<()> {
+    if !queries && matches!(args.backend, Which::Sqlite | Which::All) {
+        tokio::task::block_in_place(|| bench_csv_import(&args))?;
+    }
     if matches!(args.backend, Which::Sqlite | Which::All) {
         let dir = tempfile::tempdir()?;
         let store = SqliteStore::open(dir.path().join("bench.db")).await?;

@@ -328,6 +328,22 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// A byte-based progress bar on stderr, hidden until the import has run for a second (and
+/// never drawn when stderr is not a terminal).
+fn import_progress(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "importing {bar:40} {bytes}/{total_bytes} {msg} ({eta} left)",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
 async fn import(config: Config, args: ImportArgs) -> Result<()> {
     let options = CsvOptions {
         symbol: args.symbol,
@@ -342,8 +358,30 @@ async fn import(config: Config, args: ImportArgs) -> Result<()> {
         .iter()
         .map(|p| ImportFile::open(p, options.clone()))
         .collect::<Result<Vec<_>, _>>()?;
+    let total: u64 = args
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     let service = open_service(&config).await?;
-    let report = match service.import(files).await {
+    let progress = import_progress(total);
+    let bar = progress.clone();
+    let started = std::time::Instant::now();
+    let outcome = service
+        .import_with_progress(files, move |p| {
+            // Only imports that take longer than a second show a bar.
+            if started.elapsed() >= std::time::Duration::from_secs(1) {
+                if bar.is_hidden() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+                bar.set_position(p.bytes);
+                bar.set_message(format!("{} rows", p.rows));
+            }
+        })
+        .await;
+    progress.finish_and_clear();
+    let report = match outcome {
         Ok(r) => r,
         Err(e) => {
             for row in e.row_errors().iter().take(50) {

@@ -332,9 +332,9 @@ fn ingest_chunk(
         for series in &batch.series {
             let id = id_of(&series.symbol)?;
             let res = series.resolution.seconds();
-            write_series(&tx, &mut upsert, id, res, &series.bars)?;
+            write_series(tx, &mut upsert, id, res, &series.bars)?;
             stats.bars_written += series.bars.len() as u64;
-            record_backlog(&tx, id, res, &series.bars)?;
+            record_backlog(tx, id, res, &series.bars)?;
         }
         let mut oi = tx.prepare_cached(
             "INSERT INTO open_interest (instrument_id, ts, value) VALUES (?1, ?2, ?3)
