@@ -44,7 +44,13 @@ pub fn frequencies() -> Vec<FrequencyInfo> {
 
 /// The default session filter of an instrument.
 pub fn default_session(instrument: &Instrument) -> SessionFilter {
-    match instrument.asset_class {
+    default_session_of(instrument.asset_class)
+}
+
+/// The default session filter of an asset class: the whole session for futures, regular
+/// hours for equities and indexes.
+pub(crate) fn default_session_of(class: AssetClass) -> SessionFilter {
+    match class {
         AssetClass::Future => SessionFilter::All,
         AssetClass::Stock | AssetClass::Index => SessionFilter::Regular,
     }

@@ -8,14 +8,18 @@
 //! When a file, or two files of one import, carry the same bar (instrument, resolution,
 //! time) twice, the row read last wins: later rows of a file, later files of the command line.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tradeassist_model::Resolution;
+use tradeassist_model::{NewInstrument, Resolution};
 use tradeassist_providers::file::{CHUNK_ROWS, CsvOptions, CsvReader, RowError, maybe_gunzip};
-use tradeassist_store::{IngestBatch, IngestMessage, OpenInterestReading, SeriesBatch, StoreError};
+use tradeassist_store::{
+    IngestBatch, IngestMessage, OpenInterestReading, SeriesBatch, Store, StoreError,
+};
+
+use crate::rollup::RollupBuilder;
 
 use crate::{Service, ServiceError};
 
@@ -57,6 +61,9 @@ pub struct ImportReport {
     pub duplicates: u64,
     /// Rows skipped with `skip_invalid`, per file.
     pub skipped: Vec<(String, RowError)>,
+    /// Series whose rollups were built from the streamed bars (new series); the others are
+    /// refreshed from the store after the import.
+    pub rollups_built: usize,
 }
 
 /// How far an import has read, for progress reports.
@@ -82,15 +89,45 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// The parsing side of an import: what it read, and the bars live subscribers want.
+/// The parsing side of an import: what it read, the bars live subscribers want, and the
+/// rollups of new series built on the way.
 struct Parsed {
     report: ImportReport,
     live: Vec<SeriesBatch>,
+    rollups: Vec<crate::rollup::BuiltRollups>,
+}
+
+/// What the parser needs to know about the store before writing: whether a series is new.
+struct Context {
+    store: Arc<dyn Store>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Context {
+    /// A rollup builder for a minute series the store holds no minute bars of yet.
+    fn builder_for(&self, def: &NewInstrument) -> Option<RollupBuilder> {
+        let stored = self
+            .runtime
+            .block_on(self.store.instrument(&def.symbol))
+            .ok()?;
+        if let Some(i) = stored {
+            let series = self.runtime.block_on(self.store.series(i.id)).ok()?;
+            if series.iter().any(|s| s.resolution == Resolution::Minute) {
+                return None;
+            }
+        }
+        let calendar = tradeassist_engine::Calendar::get(&def.calendar).ok()?;
+        Some(RollupBuilder::new(
+            calendar,
+            crate::derive::default_session_of(def.asset_class),
+        ))
+    }
 }
 
 /// Read every file in chunks and send them to the writer; `Err` when a file is refused.
 fn parse_files(
     files: Vec<ImportFile>,
+    context: &Context,
     tx: &tokio::sync::mpsc::Sender<IngestMessage>,
     live: &dyn Fn(&str, Resolution) -> bool,
     progress: &dyn Fn(ImportProgress),
@@ -101,6 +138,7 @@ fn parse_files(
     };
     let mut announced: HashSet<String> = HashSet::new();
     let mut live_bars: Vec<SeriesBatch> = Vec::new();
+    let mut builders: HashMap<String, Option<RollupBuilder>> = HashMap::new();
     let bytes = Arc::new(AtomicU64::new(0));
     for file in files {
         let name = file.name;
@@ -123,6 +161,14 @@ fn parse_files(
             let mut batch = IngestBatch::default();
             for s in chunk.series {
                 let symbol = s.instrument.symbol.clone();
+                if !s.bars.is_empty() && s.resolution == Resolution::Minute {
+                    let builder = builders
+                        .entry(symbol.clone())
+                        .or_insert_with(|| context.builder_for(&s.instrument));
+                    if let Some(b) = builder {
+                        b.push(&s.bars)?;
+                    }
+                }
                 if announced.insert(symbol.clone()) {
                     batch.instruments.push(s.instrument);
                 }
@@ -156,14 +202,23 @@ fn parse_files(
                 return Ok(Parsed {
                     report,
                     live: live_bars,
+                    rollups: Vec::new(),
                 });
             }
+        }
+    }
+    let now = crate::now();
+    let mut rollups = Vec::new();
+    for (symbol, builder) in builders {
+        if let Some(built) = builder.and_then(|b| b.finish(symbol, now).transpose()) {
+            rollups.push(built?);
         }
     }
     let _ = tx.blocking_send(IngestMessage::Commit);
     Ok(Parsed {
         report,
         live: live_bars,
+        rollups,
     })
 }
 
@@ -181,9 +236,13 @@ impl Service {
     ) -> Result<ImportReport, ServiceError> {
         let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT);
         let hub = self.live.clone();
+        let context = Context {
+            store: self.store.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        };
         let parser = tokio::task::spawn_blocking(move || {
             let wants = |symbol: &str, res: Resolution| hub.wants(symbol, res);
-            parse_files(files, &tx, &wants, &progress)
+            parse_files(files, &context, &tx, &wants, &progress)
         });
         let (stored, parsed) = tokio::join!(self.store.ingest_stream("file".into(), rx), parser);
         let parsed =
@@ -199,7 +258,15 @@ impl Service {
             (Err(e), Ok(_)) => return Err(e.into()),
             (Ok(stats), Ok(parsed)) => (stats, parsed),
         };
-        // The import is committed; a failed refresh only leaves the backlog for the next one.
+        // The import is committed; rollups of new series were built on the way, the rest is
+        // refreshed from the store. A failure only leaves the backlog for the next refresh.
+        let built = match self.write_built_rollups(parsed.rollups).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "writing the import's rollups failed");
+                0
+            }
+        };
         if let Err(e) = self.refresh_rollups().await {
             tracing::warn!(error = %e, "rollup refresh after import failed");
         }
@@ -208,6 +275,7 @@ impl Service {
                 .publish(&series.symbol, series.resolution, &series.bars);
         }
         let mut report = parsed.report;
+        report.rollups_built = built;
         report.bars_written = stats.bars_written;
         report.open_interest_written = stats.open_interest_written;
         report.instruments_created = stats.instruments_created;

@@ -309,6 +309,170 @@ impl Service {
     }
 }
 
+/// Rollups built during an import for one new series, with the extent it wrote
+/// `(first_ts, last_ts, count)`.
+pub(crate) struct BuiltRollups {
+    pub(crate) symbol: String,
+    pub(crate) slices: Vec<RollupSlice>,
+    pub(crate) extent: (i64, i64, u64),
+}
+
+/// Bars a builder holds before it aggregates up to the last session boundary among them.
+const BUILD_PENDING: usize = 16_384;
+
+/// Rollups of a series built from the bars of an import as they stream by, for a series that
+/// had no stored minute bars before it (so every touched session holds only these bars). The
+/// rows equal what [`Service::refresh_rollups`] computes from the stored bars afterwards
+/// (same engine, same session-aligned slices), without reading them back.
+pub(crate) struct RollupBuilder {
+    calendar: &'static Calendar,
+    sessions: SessionFilter,
+    pending: Vec<Bar>,
+    rows: Vec<(Timeframe, Vec<RollupRow>)>,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+    count: u64,
+    /// A bar went backwards in time (an unsorted file): the builder gives up and the regular
+    /// refresh reads the stored bars instead.
+    unordered: bool,
+}
+
+impl RollupBuilder {
+    pub(crate) fn new(calendar: &'static Calendar, sessions: SessionFilter) -> Self {
+        RollupBuilder {
+            calendar,
+            sessions,
+            pending: Vec::new(),
+            rows: timeframes().map(|tf| (tf, Vec::new())).collect(),
+            first_ts: None,
+            last_ts: None,
+            count: 0,
+            unordered: false,
+        }
+    }
+
+    /// Feed the next bars of the series (ascending).
+    pub(crate) fn push(&mut self, bars: &[Bar]) -> Result<(), ServiceError> {
+        let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
+            return Ok(());
+        };
+        if self.unordered || self.last_ts.is_some_and(|l| first.ts() <= l) {
+            self.unordered = true;
+            self.pending.clear();
+            return Ok(());
+        }
+        self.first_ts.get_or_insert(first.ts());
+        self.last_ts = Some(last.ts());
+        self.count += bars.len() as u64;
+        self.pending.extend_from_slice(bars);
+        if self.pending.len() >= BUILD_PENDING {
+            // Aggregate everything before the open of the last session seen: no 1h or 1d
+            // bucket spans two sessions, so these buckets are final.
+            let range = TimeRange::new(self.pending[0].ts(), last.ts() + 1).expect("ordered");
+            let cut = self
+                .calendar
+                .sessions(range, self.sessions)
+                .last()
+                .map(|s| s.open())
+                .filter(|open| *open > self.pending[0].ts());
+            if let Some(open) = cut {
+                let k = self.pending.partition_point(|b| b.ts() < open);
+                self.aggregate(k)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn aggregate(&mut self, k: usize) -> Result<(), ServiceError> {
+        if k == 0 {
+            return Ok(());
+        }
+        for (tf, rows) in &mut self.rows {
+            let agg = aggregator(self.calendar, *tf, self.sessions)?;
+            rows.extend(compute_rows(&agg, &self.pending[..k])?);
+        }
+        self.pending.drain(..k);
+        Ok(())
+    }
+
+    /// The slices a refresh right after the import would write (`None` when the builder
+    /// gave up or saw no bar).
+    pub(crate) fn finish(
+        mut self,
+        symbol: String,
+        now: i64,
+    ) -> Result<Option<BuiltRollups>, ServiceError> {
+        let (Some(first), Some(last)) = (self.first_ts, self.last_ts) else {
+            return Ok(None);
+        };
+        if self.unordered {
+            return Ok(None);
+        }
+        self.aggregate(self.pending.len())?;
+        let cutoff = (last + 60).min(now);
+        let start = first - MARGIN;
+        let replace = TimeRange::new(start, cutoff.max(start + 1)).expect("start < end");
+        let sessions = self.sessions;
+        let slices = self
+            .rows
+            .into_iter()
+            .map(|(tf, rows)| RollupSlice {
+                key: key(tf, sessions),
+                replace,
+                rows: rows.into_iter().filter(|r| r.end <= cutoff).collect(),
+                covered_until: cutoff,
+            })
+            .collect();
+        Ok(Some(BuiltRollups {
+            symbol,
+            slices,
+            extent: (first, last, self.count),
+        }))
+    }
+}
+
+impl Service {
+    /// Write rollups built during an import for series that were new, resolving their
+    /// backlog entries; returns how many series were written. Series another writer touched
+    /// meanwhile are left to the refresh.
+    pub(crate) async fn write_built_rollups(
+        &self,
+        built: Vec<BuiltRollups>,
+    ) -> Result<usize, ServiceError> {
+        let mut written = 0;
+        if built.is_empty() {
+            return Ok(0);
+        }
+        let backlog = self.store.rollup_backlog().await?;
+        for b in built {
+            let entries: Vec<&RollupBacklog> =
+                backlog.iter().filter(|e| e.symbol == b.symbol).collect();
+            let Some(first) = entries.first() else {
+                continue;
+            };
+            // Only this import wrote the series (no other writer since): else the refresh
+            // reads the stored bars.
+            let stored = self.store.series(first.instrument_id).await?;
+            let minute = stored.iter().find(|s| s.resolution == Resolution::Minute);
+            if minute.map(|s| (s.first_ts, s.last_ts, s.count)) != Some(b.extent) {
+                continue;
+            }
+            let slices = b.slices;
+            let write = RollupWrite {
+                instrument_id: first.instrument_id,
+                slices,
+                resolved: entries.iter().map(|e| e.seq).collect(),
+            };
+            match self.store.write_rollups(write).await {
+                Ok(()) => written += 1,
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(written)
+    }
+}
+
 /// Whether `fetch_one` may serve a request from rollups, and for which timeframe.
 fn eligible(
     req: &Query,
