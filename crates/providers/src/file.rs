@@ -257,11 +257,18 @@ fn parse_stamp(s: &str) -> Result<Stamp, String> {
     if let Some(stamp) = fast_stamp(t.as_bytes()) {
         return Ok(stamp);
     }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(Stamp::Date(d));
-    }
-    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Ok(Stamp::Instant(dt.timestamp()));
+    let epoch = t
+        .strip_prefix('-')
+        .unwrap_or(t)
+        .bytes()
+        .all(|b| b.is_ascii_digit());
+    if !epoch {
+        if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            return Ok(Stamp::Date(d));
+        }
+        if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+            return Ok(Stamp::Instant(dt.timestamp()));
+        }
     }
     if let Ok(n) = t.parse::<i64>() {
         let a = n.unsigned_abs();
@@ -481,9 +488,10 @@ pub struct CsvReader<R: Read> {
 impl<R: Read> CsvReader<R> {
     /// Read the header and map the columns.
     pub fn new(reader: R, opts: &CsvOptions) -> Result<Self, ImportError> {
+        // Cells are trimmed when read ([`Cells::get`]), so the reader does not trim.
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(true)
-            .trim(csv::Trim::All)
+            .trim(csv::Trim::Headers)
             .from_reader(reader);
         let headers = rdr
             .headers()
@@ -565,23 +573,34 @@ impl<R: Read> CsvReader<R> {
 
     /// Up to `max` more rows, checked (`None` at the end of the file).
     fn next_rows(&mut self, max: usize) -> Result<Option<Checked>, ImportError> {
-        let (mut rows, mut errors) = (Vec::new(), Vec::new());
+        let (mut rows, mut errors) = (Vec::with_capacity(max.min(CHUNK_ROWS)), Vec::new());
         let start = self.rows_read;
-        while rows.len() + errors.len() < max {
-            match self.read_row()? {
-                None => break,
-                Some(Ok(r)) => rows.push(r),
-                Some(Err(e)) => errors.push(e),
+        // One record buffer for the whole batch (it is reused row after row).
+        let mut rec = std::mem::take(&mut self.rec);
+        let outcome = loop {
+            if rows.len() + errors.len() >= max {
+                break Ok(());
             }
-        }
+            match self.read_row(&mut rec) {
+                Err(e) => break Err(e),
+                Ok(None) => break Ok(()),
+                Ok(Some(Ok(r))) => rows.push(r),
+                Ok(Some(Err(e))) => errors.push(e),
+            }
+        };
+        self.rec = rec;
+        outcome?;
         Ok((self.rows_read > start).then_some((rows, errors)))
     }
 
     /// The next data row: `None` at the end, `Some(Err)` for an invalid row.
-    fn read_row(&mut self) -> Result<Option<Result<Row, RowError>>, ImportError> {
+    fn read_row(
+        &mut self,
+        rec: &mut csv::ByteRecord,
+    ) -> Result<Option<Result<Row, RowError>>, ImportError> {
         loop {
             let line = self.rdr.position().line();
-            match self.rdr.read_byte_record(&mut self.rec) {
+            match self.rdr.read_byte_record(rec) {
                 Ok(false) => return Ok(None),
                 Ok(true) => {}
                 Err(e) => {
@@ -597,34 +616,23 @@ impl<R: Read> CsvReader<R> {
                     })));
                 }
             }
-            if self
-                .rec
-                .iter()
-                .all(|f| f.iter().all(u8::is_ascii_whitespace))
-            {
+            if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue;
             }
             self.rows_read += 1;
             self.any_row = true;
-            let line = self.rec.position().map_or(line, |p| p.line());
-            if self.rec.len() != self.width {
+            let line = rec.position().map_or(line, |p| p.line());
+            if rec.len() != self.width {
                 return Ok(Some(Err(RowError {
                     line,
-                    message: format!("{} fields, header has {}", self.rec.len(), self.width),
+                    message: format!("{} fields, header has {}", rec.len(), self.width),
                 })));
             }
             return Ok(Some(
-                self.parse_row(line)
+                self.parse_record(rec, line)
                     .map_err(|message| RowError { line, message }),
             ));
         }
-    }
-
-    fn parse_row(&mut self, line: u64) -> Result<Row, String> {
-        let rec = std::mem::take(&mut self.rec);
-        let out = self.parse_record(&rec, line);
-        self.rec = rec;
-        out
     }
 
     fn parse_record(&mut self, rec: &csv::ByteRecord, line: u64) -> Result<Row, String> {
@@ -732,7 +740,7 @@ impl<R: Read> CsvReader<R> {
         resolution: Resolution,
         invalid: &mut Vec<RowError>,
     ) -> ParsedChunk {
-        let mut bars: Vec<Vec<(i64, Bar)>> = vec![Vec::new(); self.instruments.len()];
+        let mut bars: Vec<Vec<Bar>> = vec![Vec::new(); self.instruments.len()];
         let mut oi: Vec<Vec<(i64, f64)>> = vec![Vec::new(); self.instruments.len()];
         for row in rows {
             let ts = match (row.stamp, resolution) {
@@ -767,7 +775,7 @@ impl<R: Read> CsvReader<R> {
                 .and_then(|b| b.with_vwap(row.vwap))
                 .map(|b| b.with_trade_count(row.trade_count));
             match bar {
-                Ok(bar) => bars[row.series].push((ts, bar)),
+                Ok(bar) => bars[row.series].push(bar),
                 Err(e) => invalid.push(RowError {
                     line: row.line,
                     message: e.to_string(),
@@ -780,21 +788,22 @@ impl<R: Read> CsvReader<R> {
             if b.is_empty() && r.is_empty() {
                 continue;
             }
-            let (b, dup_b) = last_wins(b);
-            let (r, dup_r) = last_wins(r);
+            let (b, dup_b) = last_wins(b, Bar::ts);
+            let (r, dup_r) = last_wins(r, |(ts, _)| *ts);
             duplicates += dup_b + dup_r;
-            if let (Some(prev), Some((first, _))) = (self.last_ts[i], b.first())
-                && *first == prev
+            if let (Some(prev), Some(first)) = (self.last_ts[i], b.first())
+                && first.ts() == prev
             {
                 duplicates += 1;
             }
-            if let Some((last, _)) = b.last() {
-                self.last_ts[i] = Some(self.last_ts[i].map_or(*last, |p| p.max(*last)));
+            if let Some(last) = b.last() {
+                let last = last.ts();
+                self.last_ts[i] = Some(self.last_ts[i].map_or(last, |p| p.max(last)));
             }
             series.push(ImportedSeries {
                 instrument: self.instruments[i].clone(),
                 resolution,
-                bars: b.into_iter().map(|(_, bar)| bar).collect(),
+                bars: b,
                 open_interest: r,
             });
         }
@@ -808,21 +817,21 @@ impl<R: Read> CsvReader<R> {
 }
 
 /// Sort by time (stable) and keep the last value of each time; returns the duplicates dropped.
-fn last_wins<T>(mut v: Vec<(i64, T)>) -> (Vec<(i64, T)>, u64) {
-    if !v.windows(2).all(|w| w[0].0 < w[1].0) {
-        v.sort_by_key(|(ts, _)| *ts);
-        let before = v.len();
-        let mut out: Vec<(i64, T)> = Vec::with_capacity(before);
-        for item in v {
-            match out.last_mut() {
-                Some(last) if last.0 == item.0 => *last = item,
-                _ => out.push(item),
-            }
-        }
-        let dropped = (before - out.len()) as u64;
-        return (out, dropped);
+fn last_wins<T>(mut v: Vec<T>, ts: impl Fn(&T) -> i64) -> (Vec<T>, u64) {
+    if v.windows(2).all(|w| ts(&w[0]) < ts(&w[1])) {
+        return (v, 0);
     }
-    (v, 0)
+    v.sort_by_key(&ts);
+    let before = v.len();
+    let mut out: Vec<T> = Vec::with_capacity(before);
+    for item in v {
+        match out.last_mut() {
+            Some(last) if ts(last) == ts(&item) => *last = item,
+            _ => out.push(item),
+        }
+    }
+    let dropped = (before - out.len()) as u64;
+    (out, dropped)
 }
 
 /// A series being merged by [`parse_csv`]: its definition, bars and readings by time.
