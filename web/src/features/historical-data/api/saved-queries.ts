@@ -1,6 +1,6 @@
 // Saved queries: GET queries?search=, POST queries/save, PUT queries/{id}, DELETE queries/{id}.
 // (Running one is `runSavedQuery` in fetch-bars.ts, since it answers bars.)
-import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { apiRequest, apiUrl } from '@/lib/api-client';
 import type { SaveQueryRequest, SavedQuery, SavedQueryList } from '@/lib/api-types';
@@ -13,7 +13,8 @@ export const savedQueriesQueryOptions = (search: string) =>
   queryOptions({ queryKey: ['saved-queries', search.trim()], queryFn: ({ signal }) => getSavedQueries(search, signal), staleTime: 0 });
 
 export function useSavedQueries(search: string) {
-  return useQuery(savedQueriesQueryOptions(search));
+  // While a new search runs, the previous list stays (no flicker to an empty list).
+  return useQuery({ ...savedQueriesQueryOptions(search), placeholderData: keepPreviousData });
 }
 
 export function saveQuery(body: SaveQueryRequest): Promise<SavedQuery> {

@@ -101,10 +101,10 @@ export function ComparePanel({ base }: ComparePanelProps) {
         <fieldset className="segmented">
           <legend className="sr-only">Compare mode</legend>
           <label>
-            <input type="radio" name="compare-mode" checked={mode === 'symbols'} onChange={() => setMode('symbols')} /> Two symbols
+            <input type="radio" name="compare-mode" checked={mode === 'symbols'} onChange={() => setMode('symbols')} /> Symbol vs symbol
           </label>
           <label>
-            <input type="radio" name="compare-mode" checked={mode === 'periods'} onChange={() => setMode('periods')} /> Two periods
+            <input type="radio" name="compare-mode" checked={mode === 'periods'} onChange={() => setMode('periods')} /> Period vs period
           </label>
         </fieldset>
         <span className="muted">{first ? `${first} · ${base?.frequency} · the query form’s range` : 'uses the query form'}</span>

@@ -107,7 +107,7 @@ export function SymbolPicker({ id, describedBy, invalid, symbols, text, assetCla
 
   return (
     <div className={`symbol-picker${invalid ? ' symbol-picker--invalid' : ''}`}>
-      <ul className="chips" aria-label="Selected symbols">
+      <ul className="chips" aria-label="Chosen">
         {symbols.map((s) => {
           const st = status[s];
           const state = st === undefined || st === 'checking' ? 'checking' : st.status;
