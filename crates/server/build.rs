@@ -35,7 +35,9 @@ fn main() {
 
     let dist = out.join("web-dist");
     let built = if env::var_os("TRADEASSIST_SKIP_WEB").is_some_and(|v| v == "1") {
-        println!("cargo:warning=TRADEASSIST_SKIP_WEB=1: the web UI is not built; `/` serves a placeholder");
+        println!(
+            "cargo:warning=TRADEASSIST_SKIP_WEB=1: the web UI is not built; `/` serves a placeholder"
+        );
         false
     } else if !web.join("package.json").exists() {
         println!("cargo:warning=web/ not found: `/` serves a placeholder");
