@@ -16,7 +16,6 @@ use std::process::Command;
 
 const WATCHED: &[&str] = &[
     "src",
-    "public",
     "index.html",
     "package.json",
     "package-lock.json",
@@ -28,8 +27,9 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let web = manifest.join("../../web");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    for p in WATCHED {
-        println!("cargo:rerun-if-changed={}", web.join(p).display());
+    // Only existing paths: cargo reruns the script on every build for a missing one.
+    for p in WATCHED.iter().map(|p| web.join(p)).filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", p.display());
     }
     println!("cargo:rerun-if-env-changed=TRADEASSIST_SKIP_WEB");
 
