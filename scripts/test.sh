@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --doc --quiet
+# Web UI: typecheck, component tests, build, browser end-to-end tests.
+bash scripts/test_web.sh
 # Last, so its summary line is the run's closing line.
 cargo nextest run --workspace --no-fail-fast

@@ -174,7 +174,7 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .nest("/api/v1/historical-data", api)
         .route("/health/live", get(handlers::live))
         .route("/health/ready", get(handlers::ready))
-        .route("/", get(page::index))
+        .merge(page::routes())
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
