@@ -352,7 +352,10 @@ export interface components {
             /** @description Total bars over all series. */
             total_bars: number;
         };
-        /** @description Parameters of a fetch. Give `start` (and optionally `end`), or a `preset`. */
+        /**
+         * @description Parameters of a fetch. Give `start` (and optionally `end`), or a `preset`. Every word-valued
+         *     field is checked against its accepted names; an unknown one is a 422 naming the field.
+         */
         FetchRequestDto: {
             /**
              * @description Price adjustment. Continuous futures: `none` (default), `difference_back`, `ratio_back`,
@@ -377,12 +380,25 @@ export interface components {
             /** @description Gap filling: `none` (default), `null`, `prev` (last close, zero volume) or `linear`. */
             fill?: string | null;
             /**
-             * @description Frequency: `1m 5m 10m 15m 30m 1h 2h 4h 1d 2d 1w 1M` or custom `N{s,m,h,d,w,M}`.
+             * @description Frequency: `1m 5m 10m 15m 30m 1h 2h 4h 1d 2d 1w 1M`, custom `N{s,m,h,d,w,M}`, or
+             *     activity bars `volume:N`, `tick:N`, `dollar:N`.
              * @example 1d
              */
             frequency: string;
+            /**
+             * Format: int32
+             * @description Volume / open-interest rolls: a crossover more than this many sessions before the
+             *     front's last trade date is ignored (default 7, as zipline).
+             */
+            grace_sessions?: number | null;
             /** @description Bar label: `start` (default) or `end` of the interval. */
             label?: string | null;
+            /**
+             * @description Continuous futures: the contract months to roll through, as month codes (`HMUZ`);
+             *     default per root (e.g. GC `GJMQVZ`), every listed month otherwise.
+             * @example HMUZ
+             */
+            months?: string | null;
             /** @description With `align=clock`: offset added to the origin, e.g. `15m`. */
             offset?: string | null;
             /** @description With `align=clock`: origin instant or date (default 1970-01-01T00:00:00Z). */
@@ -398,11 +414,11 @@ export interface components {
             roll?: string | null;
             /** @description Calendar rule anchor: `last_trade` (default) or `first_notice`. */
             roll_anchor?: string | null;
-            /** @description With `roll=fixed`: roll dates, ascending. */
+            /** @description With `roll=fixed`: roll dates (`YYYY-MM-DD`), ascending. */
             roll_dates?: string[];
             /**
              * Format: int32
-             * @description Calendar rule: roll this many trading days before the anchor date (default 0).
+             * @description Calendar rule: roll this many trading days before the anchor date (default 0, at most 250).
              */
             roll_offset?: number | null;
             /**
@@ -418,12 +434,19 @@ export interface components {
             /** @description Also return the session-anchored cumulative VWAP of every bar. */
             session_vwap?: boolean;
             /**
-             * @description Inclusive start: `YYYY-MM-DD` (exchange-local day for intraday series) or RFC 3339.
+             * @description Volume / open-interest rolls: roll straight to the most active later contract instead
+             *     of one contract at a time (default false).
+             */
+            skip_to_most_active?: boolean | null;
+            /**
+             * @description Inclusive start: `YYYY-MM-DD` (exchange-local day for intraday series) or RFC 3339;
+             *     1900-01-01 to 2100-12-31.
              * @example 2013-01-01
              */
             start?: string | null;
             /**
-             * @description Symbols to fetch, e.g. `["AAPL", "IBM"]`.
+             * @description Symbols to fetch, e.g. `["AAPL", "IBM"]`; contracts in any year spelling (`ESZ13`,
+             *     `ESZ2013`, `ESZ3`) or continuous futures (`ES.v.0`).
              * @example [
              *       "AAPL"
              *     ]
@@ -492,6 +515,13 @@ export interface components {
             session: string;
             start: string;
             symbol: string;
+            /**
+             * Format: int64
+             * @description Gaps in the range (the list holds at most the first 10,000).
+             */
+            total_gaps: number;
+            /** @description True when `gaps` lists fewer than `total_gaps`. */
+            truncated: boolean;
         };
         HealthDto: {
             status: string;
@@ -554,6 +584,11 @@ export interface components {
             to_price: number;
             /** @description `calendar`, `volume`, `open_interest`, `fixed` or `expired`. */
             trigger: string;
+            /**
+             * @description What decided the roll, in words: the anchor date, the session and values of a
+             *     crossover, contracts skipped, a grace window applied.
+             */
+            trigger_detail: string;
             /** @description Instant the new contract takes over (its session open), RFC 3339 UTC. */
             ts: string;
         };
@@ -586,6 +621,8 @@ export interface components {
         };
         SavedQueryList: {
             data: components["schemas"]["SavedQueryDto"][];
+            /** @description Saved queries whose parameters cannot be read; they never fail the list. */
+            unreadable?: components["schemas"]["UnreadableQueryDto"][];
         };
         /** @description Bars of one symbol. */
         SeriesDto: {
@@ -635,6 +672,17 @@ export interface components {
         };
         SourceList: {
             data: components["schemas"]["SourceDto"][];
+        };
+        /**
+         * @description A saved query whose stored parameters this version cannot read (written by another
+         *     version); it can be deleted or overwritten.
+         */
+        UnreadableQueryDto: {
+            /** @description Why the parameters cannot be read. */
+            error: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
         };
     };
     responses: never;
@@ -766,6 +814,12 @@ export interface operations {
                 roll_anchor?: string;
                 /** @description `last_close_both` (default) or `last_old_first_new`. */
                 roll_price?: string;
+                /** @description Contract months to roll through (`HMUZ`); default per root. */
+                months?: string;
+                /** @description Volume / open-interest rules: grace window in sessions before the last trade date. */
+                grace_sessions?: number;
+                /** @description Volume / open-interest rules: roll straight to the most active later contract. */
+                skip_to_most_active?: boolean;
                 /** @description Adjustment whose cumulative values the table shows (default `none`). */
                 adjust?: string;
                 start: string;

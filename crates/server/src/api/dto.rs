@@ -672,35 +672,72 @@ pub struct SavedQueryDto {
     pub id: i64,
     pub name: String,
     pub description: String,
-    /// The saved parameters; absent when they cannot be read any more (see `error`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<FetchRequestDto>,
-    /// Why the stored parameters cannot be read (written by an incompatible version).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub parameters: FetchRequestDto,
     pub created_at: String,
     pub updated_at: String,
     pub last_run_at: Option<String>,
 }
 
-impl From<&SavedEntry> for SavedQueryDto {
-    fn from(q: &SavedEntry) -> Self {
-        SavedQueryDto {
+impl SavedQueryDto {
+    /// The wire form of a saved query whose parameters could be read.
+    pub fn from_entry(q: &SavedEntry) -> Result<Self, ServiceError> {
+        let query = q.query.as_ref().map_err(|e| {
+            ServiceError::invalid(
+                "parameters",
+                format!(
+                    "the stored parameters of query {} cannot be read: {e}",
+                    q.id
+                ),
+            )
+        })?;
+        Ok(SavedQueryDto {
             id: q.id,
             name: q.name.clone(),
             description: q.description.clone(),
-            parameters: q.query.as_ref().ok().map(FetchRequestDto::from),
-            error: q.query.as_ref().err().cloned(),
+            parameters: FetchRequestDto::from(query),
             created_at: rfc3339(q.created_at),
             updated_at: rfc3339(q.updated_at),
             last_run_at: q.last_run_at.map(rfc3339),
-        }
+        })
     }
+}
+
+/// A saved query whose stored parameters this version cannot read (written by another
+/// version); it can be deleted or overwritten.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UnreadableQueryDto {
+    pub id: i64,
+    pub name: String,
+    /// Why the parameters cannot be read.
+    pub error: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SavedQueryList {
     pub data: Vec<SavedQueryDto>,
+    /// Saved queries whose parameters cannot be read; they never fail the list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<UnreadableQueryDto>,
+}
+
+impl From<&[SavedEntry]> for SavedQueryList {
+    fn from(entries: &[SavedEntry]) -> Self {
+        let mut list = SavedQueryList {
+            data: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        for e in entries {
+            match SavedQueryDto::from_entry(e) {
+                Ok(dto) => list.data.push(dto),
+                Err(_) => list.unreadable.push(UnreadableQueryDto {
+                    id: e.id,
+                    name: e.name.clone(),
+                    error: e.query.as_ref().err().cloned().unwrap_or_default(),
+                }),
+            }
+        }
+        list
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]

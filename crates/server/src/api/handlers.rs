@@ -100,7 +100,10 @@ pub async fn save_query(
     ApiJson(req): ApiJson<SaveQueryRequest>,
 ) -> Result<(StatusCode, Json<SavedQueryDto>), ApiError> {
     let saved = state.service.save_query(req.into_input()?).await?;
-    Ok((StatusCode::CREATED, Json(SavedQueryDto::from(&saved))))
+    Ok((
+        StatusCode::CREATED,
+        Json(SavedQueryDto::from_entry(&saved)?),
+    ))
 }
 
 /// Load a saved query.
@@ -111,7 +114,7 @@ pub async fn load_query(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SavedQueryDto>, ApiError> {
     let q = state.service.load_query(id).await?;
-    Ok(Json(SavedQueryDto::from(&q)))
+    Ok(Json(SavedQueryDto::from_entry(&q)?))
 }
 
 /// List saved queries.
@@ -122,9 +125,7 @@ pub async fn list_queries(
     ApiQuery(p): ApiQuery<QueryListParams>,
 ) -> Result<Json<SavedQueryList>, ApiError> {
     let list = state.service.list_queries(p.search.as_deref()).await?;
-    Ok(Json(SavedQueryList {
-        data: list.iter().map(SavedQueryDto::from).collect(),
-    }))
+    Ok(Json(SavedQueryList::from(list.as_slice())))
 }
 
 /// Replace a saved query's name, description and parameters.
@@ -137,7 +138,7 @@ pub async fn update_query(
     ApiJson(req): ApiJson<SaveQueryRequest>,
 ) -> Result<Json<SavedQueryDto>, ApiError> {
     let saved = state.service.update_query(id, req.into_input()?).await?;
-    Ok(Json(SavedQueryDto::from(&saved)))
+    Ok(Json(SavedQueryDto::from_entry(&saved)?))
 }
 
 /// Delete a saved query.
