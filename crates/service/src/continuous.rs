@@ -6,36 +6,18 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use tradeassist_engine::{
-    Adjust, Adjustment, AggBar, BarSpec, Calendar, ContinuousBuilder, ContinuousError,
-    ContinuousSpec, ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, ExpiryRules,
-    RollDetail, RollEvent, VwapSource, daily_stats,
+    Adjust, Adjustment, AggBar, BarSpec, Calendar, ContinuousBuilder, ContinuousSpec,
+    ContinuousSymbol, ContinuousWarning, ContractData, DailyStat, ExpiryRules, RollDetail,
+    RollEvent, VwapSource, daily_stats,
 };
 use tradeassist_model::{Bar, Instrument, Resolution, TimeRange};
 use tradeassist_store::{BarQuery, RollHistory, RollHistoryKey, SeriesInfo, StoredRoll};
 
 use crate::derive::derive_bars;
-use crate::fetch::SeriesResult;
+use crate::error::continuous_error;
 use crate::plan::{LOOKBACK_DAYS, Plan, SeriesPlan, SeriesTarget};
+use crate::result::{ContinuousInfo, Roll, SeriesResult};
 use crate::{Query, Service, ServiceError};
-
-/// What a continuous result carries beyond its bars.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContinuousInfo {
-    pub symbol: ContinuousSymbol,
-    pub spec: ContinuousSpec,
-    /// Contract of each output bar (of its last base bar), parallel to the bars.
-    pub bar_contracts: Vec<Arc<str>>,
-    /// Rolls that take effect inside the window.
-    pub rolls: Vec<Roll>,
-    pub warnings: Vec<String>,
-}
-
-/// One roll of a continuous series: its prices and adjustment, and what decided it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Roll {
-    pub event: RollEvent,
-    pub detail: RollDetail,
-}
 
 /// Daily volume / open interest of a contract from its daily bars and open-interest-only readings.
 fn daily_from(cal: &Calendar, day_bars: &[Bar], readings: &[(i64, f64)]) -> Vec<DailyStat> {
@@ -238,32 +220,6 @@ impl Service {
                 warnings,
             }),
         })
-    }
-}
-
-/// Map engine errors to client errors where the request is at fault.
-pub(crate) fn continuous_error(e: ContinuousError) -> ServiceError {
-    match e {
-        ContinuousError::RankUnavailable { .. } => ServiceError::invalid("rank", e.to_string()),
-        ContinuousError::NonPositivePrice { .. } => ServiceError::invalid("adjust", e.to_string()),
-        ContinuousError::FixedDatesUnordered(_) => {
-            ServiceError::invalid("roll_dates", e.to_string())
-        }
-        ContinuousError::OutOfRange { option, .. } => ServiceError::invalid(option, e.to_string()),
-        ContinuousError::NoContractsInCycle { .. } => {
-            ServiceError::invalid("months", e.to_string())
-        }
-        ContinuousError::NoContracts => ServiceError::NotFound(e.to_string()),
-        ContinuousError::Expiry(_) => ServiceError::invalid("symbols", e.to_string()),
-        // The stored data cannot support the roll (e.g. a contract without a bar before its
-        // roll date): the request cannot be served as asked, which is not a server fault.
-        ContinuousError::NoRollPrice { .. } => ServiceError::invalid(
-            "symbols",
-            format!(
-                "{e}: the stored data of the contracts does not cover this roll; pick another range or roll rule"
-            ),
-        ),
-        _ => ServiceError::Internal(e.to_string()),
     }
 }
 

@@ -1,3 +1,4 @@
+use tradeassist_engine::ContinuousError;
 use tradeassist_providers::file::{ImportError, RowError};
 use tradeassist_store::StoreError;
 
@@ -68,5 +69,31 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(m) => ServiceError::Conflict(m),
             other => ServiceError::Store(other),
         }
+    }
+}
+
+/// Map engine errors to client errors where the request is at fault.
+pub(crate) fn continuous_error(e: ContinuousError) -> ServiceError {
+    match e {
+        ContinuousError::RankUnavailable { .. } => ServiceError::invalid("rank", e.to_string()),
+        ContinuousError::NonPositivePrice { .. } => ServiceError::invalid("adjust", e.to_string()),
+        ContinuousError::FixedDatesUnordered(_) => {
+            ServiceError::invalid("roll_dates", e.to_string())
+        }
+        ContinuousError::OutOfRange { option, .. } => ServiceError::invalid(option, e.to_string()),
+        ContinuousError::NoContractsInCycle { .. } => {
+            ServiceError::invalid("months", e.to_string())
+        }
+        ContinuousError::NoContracts => ServiceError::NotFound(e.to_string()),
+        ContinuousError::Expiry(_) => ServiceError::invalid("symbols", e.to_string()),
+        // The stored data cannot support the roll (e.g. a contract without a bar before its
+        // roll date): the request cannot be served as asked, which is not a server fault.
+        ContinuousError::NoRollPrice { .. } => ServiceError::invalid(
+            "symbols",
+            format!(
+                "{e}: the stored data of the contracts does not cover this roll; pick another range or roll rule"
+            ),
+        ),
+        _ => ServiceError::Internal(e.to_string()),
     }
 }

@@ -1,36 +1,14 @@
 //! Running a plan: read each series' stored base bars (or its rollups) and derive the
 //! requested bars with the engine. Continuous futures are stitched in `continuous`.
 
-use tradeassist_engine::{AggBar, BarSpec, FillMethod, SessionFilter, VwapSource};
-use tradeassist_model::{Instrument, Resolution, SeriesWindow};
+use tradeassist_engine::{BarSpec, FillMethod};
+use tradeassist_model::Instrument;
 use tradeassist_store::BarQuery;
 
 use crate::derive::{base_per_output, derive_bars, fill_range};
 use crate::plan::{Plan, SeriesPlan, SeriesTarget};
+use crate::result::{FetchResult, SeriesResult};
 use crate::{Query, Service, ServiceError};
-
-/// Derived bars of one symbol.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesResult {
-    pub instrument: Instrument,
-    pub bars_spec: BarSpec,
-    /// The stored resolution the bars are derived from.
-    pub base: Resolution,
-    pub session: SessionFilter,
-    pub window: SeriesWindow,
-    pub vwap_source: VwapSource,
-    pub bars: Vec<AggBar>,
-    /// Number of stored base bars read.
-    pub base_bars: usize,
-    /// For continuous futures symbols: contracts per bar, roll table and warnings.
-    pub continuous: Option<crate::continuous::ContinuousInfo>,
-}
-
-/// Bars of every requested symbol, in request order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FetchResult {
-    pub series: Vec<SeriesResult>,
-}
 
 impl Service {
     /// Plan and run a query at `now`.

@@ -32,21 +32,22 @@ mod plan;
 mod queries;
 pub mod query;
 mod resolve;
+mod result;
 mod rollup;
 
 use std::sync::Arc;
 
-pub use continuous::{ContinuousInfo, ContractInfo, Roll, RollsResult};
+pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
 pub use derive::{FrequencyInfo, default_session, frequencies};
 pub use error::ServiceError;
-pub use fetch::{FetchResult, SeriesResult};
 pub use gaps::{GapQuery, GapResult, MAX_GAPS_LISTED};
 pub use import::{ImportFile, ImportProgress, ImportReport};
 pub use live::{LiveUpdate, Subscription};
 pub use plan::Plan;
 pub use queries::{SavedEntry, SavedQueryInput};
 pub use query::{AdjustRequest, AlignKind, CanonicalQuery, Query, QueryOptions, RollOptions};
+pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};

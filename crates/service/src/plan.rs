@@ -166,8 +166,7 @@ pub(crate) fn continuous_spec(
             ));
         }
     };
-    spec.validate()
-        .map_err(crate::continuous::continuous_error)?;
+    spec.validate().map_err(crate::error::continuous_error)?;
     Ok(spec)
 }
 

@@ -394,7 +394,7 @@ async fn import(config: Config, args: ImportArgs) -> Result<()> {
         eprintln!("skipped {file}: {row}");
     }
     eprintln!(
-        "imported {} file(s): {} rows read, {} bars, {} open-interest readings, {} new instruments, {} duplicate rows, {} skipped",
+        "imported {} file(s): {} rows read, {} bars, {} open-interest readings, {} new instruments, {} duplicate rows (the later row won), {} skipped",
         report.files,
         report.rows_read,
         report.bars_written,
