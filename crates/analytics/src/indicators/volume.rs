@@ -53,7 +53,7 @@ impl Weighted {
         if w > 0.0 {
             self.weight += w;
             let d = x - self.mean;
-            self.mean += d * w / self.weight;
+            self.mean += d * (w / self.weight); // exactly x on the first push
             self.m2 += w * d * (x - self.mean);
         }
     }
