@@ -16,7 +16,7 @@ pub fn convergence_bars(alpha: f64) -> usize {
     if alpha >= 1.0 {
         return 0;
     }
-    if !(alpha > 0.0) || 1.0 - alpha == 1.0 {
+    if alpha.is_nan() || alpha <= 0.0 || 1.0 - alpha == 1.0 {
         return usize::MAX; // never forgets (only reachable with absurd periods)
     }
     // Positive and finite here; `as` saturates for the absurd cases.

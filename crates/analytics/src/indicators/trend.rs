@@ -123,7 +123,7 @@ mod tests {
         assert_close(&a.plus_di[42..], &vec![Some(50.0); 48]);
         assert_close(&a.minus_di[42..], &vec![Some(0.0); 48]);
         assert_close(&a.adx[..83], &vec![None; 83]);
-        assert_close(&a.adx[83..], &vec![Some(100.0); 7]);
+        assert_close(&a.adx[83..], &[Some(100.0); 7]);
     }
 
     #[test]
