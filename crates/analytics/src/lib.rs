@@ -39,6 +39,8 @@
 //! assert!(series[1].outputs()[1].values().iter().all(|v| v.is_some())); // bb upper
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod indicators;
 pub mod rolling;
 pub mod series;

@@ -19,10 +19,18 @@ pub enum ComputeError {
     PeriodsPerYear(f64),
     /// A session indicator was requested without session keys.
     #[error("{indicator} needs a session key per bar")]
-    MissingSessions { indicator: String },
+    MissingSessions {
+        /// The first indicator of the list that needs them.
+        indicator: String,
+    },
     /// The session keys do not line up with the bars.
     #[error("{keys} session keys given for {bars} bars")]
-    SessionLength { keys: usize, bars: usize },
+    SessionLength {
+        /// Session keys given.
+        keys: usize,
+        /// Bars given.
+        bars: usize,
+    },
 }
 
 /// What the indicators need besides the bars: the annualisation factor of `vol` and, for

@@ -62,32 +62,54 @@ pub enum SpecError {
     Empty,
     /// The list names more than [`MAX_INDICATORS`] items.
     #[error("{count} indicators given, at most {max} are allowed")]
-    TooMany { count: usize, max: usize },
+    TooMany {
+        /// Items in the list.
+        count: usize,
+        /// [`MAX_INDICATORS`].
+        max: usize,
+    },
     /// An item of a comma list is blank (`sma:20,,rsi`); `position` counts from 1.
     #[error("indicator #{position} is empty")]
-    EmptyItem { position: usize },
+    EmptyItem {
+        /// 1-based position of the blank item.
+        position: usize,
+    },
     /// The name before the first `:` is not a known indicator.
     #[error(
         "unknown indicator {item:?} (known: sma, ema, wma, rsi, macd, bb, atr, stoch, willr, adx, obv, vwap, vol, ret, logret, zscore)"
     )]
-    Unknown { item: String },
+    Unknown {
+        /// The item as given (trimmed, cut when long).
+        item: String,
+    },
     /// More parameters than the indicator takes.
     #[error("{item:?}: {name} takes at most {max} parameter(s)")]
     TooManyParams {
+        /// The item as given (trimmed, cut when long).
         item: String,
+        /// The indicator's name.
         name: &'static str,
+        /// Parameters it takes.
         max: usize,
     },
     /// A parameter is malformed or out of bounds.
     #[error("{item:?}: {param} {reason}")]
     BadParam {
+        /// The item as given (trimmed, cut when long).
         item: String,
+        /// Which parameter (`period`, `multiplier`, `slow period`, ...).
         param: &'static str,
+        /// What it must be.
         reason: String,
     },
     /// Two items of one list mean the same indicator.
     #[error("{item:?} is requested twice (both mean {canonical})")]
-    Duplicate { item: String, canonical: String },
+    Duplicate {
+        /// The later item as given (trimmed, cut when long).
+        item: String,
+        /// The canonical form both items mean.
+        canonical: String,
+    },
 }
 
 /// A period: a whole number of bars in `1..=`[`MAX_PERIOD`].
@@ -175,7 +197,12 @@ pub enum IndicatorSpec {
     /// Moving average convergence/divergence.
     Macd(MacdParams),
     /// Bollinger Bands (population standard deviation, as TA-Lib).
-    Bollinger { period: Period, k: Multiplier },
+    Bollinger {
+        /// Window of the SMA and the standard deviation.
+        period: Period,
+        /// Standard deviations between the middle and each band.
+        k: Multiplier,
+    },
     /// Wilder's average true range.
     Atr(Period),
     /// Slow stochastic oscillator.
