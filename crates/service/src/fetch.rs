@@ -76,21 +76,52 @@ impl Service {
         {
             return Ok(result(bars, vwap_source, base_bars));
         }
-        // `last_N_bars` counts output bars: read enough base bars for N of them (+1 partial).
-        let last = window.last_bars.map(|n| {
-            let per = base_per_output(query.bars, base);
-            (u64::from(n) + 1)
-                .saturating_mul(per)
-                .min(u64::from(u32::MAX)) as u32
-        });
-        let read = BarQuery {
-            instrument_id: instrument.id,
-            resolution: base,
-            range: window.range,
-            last,
-            max_rows: 0,
-        };
-        let base_bars = self.read_base(read, budget).await?;
+        // `last_N_bars` counts output bars: read enough base bars for N of them (+1 partial),
+        // and more when base bars outside the session (pre-market, say) left fewer than N.
+        let mut factor = 1u64;
+        loop {
+            let last = window.last_bars.map(|n| {
+                let per = base_per_output(query.bars, base);
+                (u64::from(n) + 1)
+                    .saturating_mul(per)
+                    .saturating_mul(factor)
+                    .min(u64::from(u32::MAX)) as u32
+            });
+            let read = BarQuery {
+                instrument_id: instrument.id,
+                resolution: base,
+                range: window.range,
+                last,
+                max_rows: 0,
+            };
+            let base_bars = self.read_base(read, budget).await?;
+            let derived = self
+                .derive_read(plan, sp, instrument, &adjuster, base_bars)
+                .await?;
+            let (bars, _, read_rows) = &derived;
+            let short = match (window.last_bars, last) {
+                (Some(n), Some(l)) => bars.len() < n as usize && *read_rows == l as usize,
+                _ => false,
+            };
+            if !short || factor >= 64 || *read_rows >= budget {
+                let (bars, vwap_source, read_rows) = derived;
+                return Ok(result(bars, vwap_source, read_rows));
+            }
+            factor *= 4;
+        }
+    }
+
+    /// Derive the query's bars of one plain series from the base bars read for it.
+    async fn derive_read(
+        &self,
+        plan: &Plan,
+        sp: &SeriesPlan,
+        instrument: &Instrument,
+        adjuster: &crate::corporate::EquityAdjuster,
+        base_bars: Vec<tradeassist_model::Bar>,
+    ) -> Result<(Vec<tradeassist_engine::AggBar>, tradeassist_engine::VwapSource, usize), ServiceError> {
+        let query = &plan.query;
+        let (calendar, base, session, window) = (sp.calendar, sp.base, sp.session, sp.window);
         // Time bars without filling are at most one per base bar and per bucket: refuse before
         // deriving when even that bound exceeds the response limit.
         if query.options.fill == FillMethod::None && window.last_bars.is_none() {
@@ -119,6 +150,7 @@ impl Service {
                     .await?
             }
         };
+        let read_rows = base_bars.len();
         let base_bars = adjuster.apply(calendar, base, base_bars)?;
         let seed = match seed {
             Some(b) => adjuster.apply(calendar, base, vec![b])?.pop(),
@@ -134,6 +166,6 @@ impl Service {
             &base_bars,
             seed.as_ref(),
         )?;
-        Ok(result(bars, vwap_source, base_bars.len()))
+        Ok((bars, vwap_source, read_rows))
     }
 }

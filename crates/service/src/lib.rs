@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod analytics;
 pub mod bench;
 mod continuous;
 mod corporate;
@@ -37,6 +38,7 @@ mod rollup;
 
 use std::sync::Arc;
 
+pub use analytics::{IndicatorQuery, IndicatorResult};
 pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
 pub use derive::{FrequencyInfo, default_session, frequencies};

@@ -47,6 +47,18 @@ pub(crate) struct SeriesPlan {
     pub(crate) window: SeriesWindow,
 }
 
+impl SeriesPlan {
+    /// The exchange timezone of the series (of its first contract for continuous series).
+    pub(crate) fn timezone(&self) -> chrono_tz::Tz {
+        match &self.target {
+            SeriesTarget::Instrument { instrument, .. } => instrument.timezone,
+            SeriesTarget::Continuous { contracts, .. } => {
+                contracts.first().map_or(chrono_tz::UTC, |c| c.timezone)
+            }
+        }
+    }
+}
+
 /// A query resolved against the store and a clock, ready to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
