@@ -122,3 +122,24 @@ pub fn write_gaps_csv(out: &mut impl Write, gaps: &GapResult) -> io::Result<()> 
     }
     w.flush()
 }
+
+/// A feature matrix as CSV: `ts` (RFC 3339 bar start), then one column per feature (empty
+/// where the value is null).
+pub fn write_features_csv(
+    out: &mut impl Write,
+    bars: &[tradeassist_engine::AggBar],
+    columns: &[(String, Vec<Option<f64>>)],
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["ts".to_string()];
+    header.extend(columns.iter().map(|(n, _)| n.clone()));
+    w.write_record(&header)?;
+    let mut row = Vec::with_capacity(header.len());
+    for (i, b) in bars.iter().enumerate() {
+        row.clear();
+        row.push(tradeassist_model::rfc3339(b.start));
+        row.extend(columns.iter().map(|(_, v)| num(v[i])));
+        w.write_record(&row)?;
+    }
+    w.flush()
+}

@@ -68,6 +68,28 @@ pub struct IndicatorResult {
     pub indicators: Vec<IndicatorSeries>,
 }
 
+impl IndicatorResult {
+    /// The values as named columns aligned with `series.bars`: the indicator's text
+    /// (`sma:20`) for single-output indicators, `text.output` (`macd:12:26:9.signal`) for
+    /// the others.
+    pub fn columns(&self) -> Vec<(String, &[Option<f64>])> {
+        let mut out = Vec::new();
+        for ind in &self.indicators {
+            let name = ind.name();
+            let single = ind.outputs().len() == 1;
+            for o in ind.outputs() {
+                let column = if single {
+                    name.clone()
+                } else {
+                    format!("{name}.{}", o.name())
+                };
+                out.push((column, o.values()));
+            }
+        }
+        out
+    }
+}
+
 impl Service {
     /// Compute indicators over a query's bars with enough history read before the window that
     /// every returned value is fully warmed (or null where history is too short).

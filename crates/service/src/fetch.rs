@@ -119,7 +119,14 @@ impl Service {
         instrument: &Instrument,
         adjuster: &crate::corporate::EquityAdjuster,
         base_bars: Vec<tradeassist_model::Bar>,
-    ) -> Result<(Vec<tradeassist_engine::AggBar>, tradeassist_engine::VwapSource, usize), ServiceError> {
+    ) -> Result<
+        (
+            Vec<tradeassist_engine::AggBar>,
+            tradeassist_engine::VwapSource,
+            usize,
+        ),
+        ServiceError,
+    > {
         let query = &plan.query;
         let (calendar, base, session, window) = (sp.calendar, sp.base, sp.session, sp.window);
         // Time bars without filling are at most one per base bar and per bucket: refuse before

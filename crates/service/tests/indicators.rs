@@ -237,6 +237,10 @@ async fn last_n_bars_reach_past_base_bars_outside_the_session() {
         .collect();
     assert_eq!(
         starts,
-        ["2013-10-04T19:45:00Z", "2013-10-04T19:50:00Z", "2013-10-04T19:55:00Z"]
+        [
+            "2013-10-04T19:45:00Z",
+            "2013-10-04T19:50:00Z",
+            "2013-10-04T19:55:00Z"
+        ]
     );
 }

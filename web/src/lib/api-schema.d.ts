@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/api/v1/analytics/features": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Feature matrix (bars, returns, volatility, indicator columns) as JSON or Parquet. */
+        get: operations["features"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Technical indicators over one symbol's bars, warmed with history read before the window. */
+        get: operations["indicators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/historical-data/fetch": {
         parameters: {
             query?: never;
@@ -346,6 +380,24 @@ export interface components {
             /** @description Human-readable explanation. */
             message: string;
         };
+        /** @description One column of the feature matrix. */
+        FeatureColumn: {
+            name: string;
+            values: (number | null)[];
+        };
+        /** @description Feature matrix: bar columns and indicator columns aligned with `ts`. */
+        FeatureMatrix: {
+            /**
+             * @description `open`, `high`, `low`, `close`, `volume`, then one column per indicator output
+             *     (`rsi:14`, `macd:12:26:9.signal`).
+             */
+            columns: components["schemas"]["FeatureColumn"][];
+            frequency: string;
+            symbol: string;
+            /** @description Bar start times, RFC 3339 UTC. */
+            ts: string[];
+            warmup_bars_read: number;
+        };
         FetchMetadata: {
             /** @description When the response was produced (RFC 3339 UTC). */
             generated_at: string;
@@ -527,6 +579,36 @@ export interface components {
             status: string;
             store?: string | null;
         };
+        /** @description One output of an indicator, aligned with the bars (null where not fully warmed). */
+        IndicatorDto: {
+            /** @description The indicator in its canonical text form, e.g. `macd:12:26:9`. */
+            name: string;
+            /**
+             * @description Output name -> values (`value`; or `macd`/`signal`/`histogram`, `middle`/`upper`/
+             *     `lower`, `k`/`d`, `adx`/`plus_di`/`minus_di`, `vwap`/`upper`/`lower`).
+             */
+            outputs: {
+                [key: string]: (number | null)[];
+            };
+        };
+        /** @description Indicators over one series. */
+        IndicatorResponse: {
+            indicators: components["schemas"]["IndicatorDto"][];
+            /**
+             * Format: double
+             * @description Bars per year used to annualise volatility (from the trading calendar).
+             */
+            periods_per_year: number;
+            /** @description The bars the values are aligned with (as `fetch` returns them). */
+            series: components["schemas"]["SeriesDto"];
+            /**
+             * @description Bars of history read before the first bar (fewer when the stored history is shorter;
+             *     values are then null until warmed).
+             */
+            warmup_bars_read: number;
+            /** @description Bars of history the indicators need before the first bar. */
+            warmup_bars_required: number;
+        };
         InstrumentDto: {
             /** @description `stock`, `index` or `future`. */
             asset_class: string;
@@ -693,6 +775,123 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    features: {
+        parameters: {
+            query: {
+                /** @description One symbol (any spelling; continuous futures such as `ES.v.0` too). */
+                symbol: string;
+                /** @description Bar frequency, e.g. `1d`, `5m`. */
+                frequency: string;
+                start?: string;
+                end?: string;
+                preset?: string;
+                /**
+                 * @description Comma list: `sma:20,ema:20,wma:20,rsi:14,macd:12:26:9,bb:20:2,atr:14,stoch:14:3:3,
+                 *     willr:14,adx:14,obv,vwap:1,vol:20,ret,logret,zscore:20` (parameters optional).
+                 */
+                indicators?: string;
+                /** @description Features only: `json` (default) or `parquet`. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or a Parquet file with format=parquet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeatureMatrix"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    indicators: {
+        parameters: {
+            query: {
+                /** @description One symbol (any spelling; continuous futures such as `ES.v.0` too). */
+                symbol: string;
+                /** @description Bar frequency, e.g. `1d`, `5m`. */
+                frequency: string;
+                start?: string;
+                end?: string;
+                preset?: string;
+                /**
+                 * @description Comma list: `sma:20,ema:20,wma:20,rsi:14,macd:12:26:9,bb:20:2,atr:14,stoch:14:3:3,
+                 *     willr:14,adx:14,obv,vwap:1,vol:20,ret,logret,zscore:20` (parameters optional).
+                 */
+                indicators?: string;
+                /** @description Features only: `json` (default) or `parquet`. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     fetch: {
         parameters: {
             query?: never;

@@ -1,6 +1,7 @@
 //! REST API under `/api/v1/historical-data/`, health checks, OpenAPI document and docs page.
 //! Handlers are thin: extract, call one service function, map the result.
 
+pub mod analytics;
 pub mod dto;
 pub mod error;
 mod handlers;
@@ -142,8 +143,10 @@ pub struct ApiPath<T>(pub T);
         handlers::futures_rolls,
         handlers::live,
         handlers::ready,
+        analytics::indicators,
+        analytics::features,
     ),
-    tags((name = "historical-data", description = "Bars, instruments, saved queries"), (name = "health"))
+    tags((name = "historical-data", description = "Bars, instruments, saved queries"), (name = "analytics", description = "Indicators and feature matrices over any series"), (name = "health"))
 )]
 pub struct ApiDoc;
 
@@ -170,8 +173,12 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
             get(handlers::futures_contracts),
         )
         .route("/futures/{root}/rolls", get(handlers::futures_rolls));
+    let analytics = Router::new()
+        .route("/indicators", get(analytics::indicators))
+        .route("/features", get(analytics::features));
     Router::new()
         .nest("/api/v1/historical-data", api)
+        .nest("/api/v1/analytics", analytics)
         .route("/health/live", get(handlers::live))
         .route("/health/ready", get(handlers::ready))
         .merge(page::routes())

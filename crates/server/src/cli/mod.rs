@@ -14,7 +14,7 @@ use tradeassist_engine::SessionFilter;
 use tradeassist_model::{AssetClass, RangeSpec, Resolution, TimeBound};
 use tradeassist_providers::file::{CsvOptions, Field};
 use tradeassist_service::query::range_from;
-use tradeassist_service::{GapQuery, ImportFile, Service, ServiceError, now};
+use tradeassist_service::{GapQuery, ImportFile, IndicatorQuery, Service, ServiceError, now};
 use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
 use tradeassist_store::{InstrumentFilter, Maintenance, Store};
@@ -57,6 +57,8 @@ pub enum Command {
     /// Import equity corporate-action factor files (LEAN layout
     /// `date,price_factor,split_factor[,reference_price]`); all files are validated first.
     ImportFactors(ImportFactorsArgs),
+    /// Technical indicators over one symbol's bars (warm-up read before the window).
+    Indicators(Box<IndicatorsArgs>),
     /// Storage benchmarks on generated data in scratch databases (see also scripts/bench_aggregate.sh).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -176,6 +178,20 @@ pub struct QueryArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct IndicatorsArgs {
+    /// The bars (`--symbol`, `--frequency`, range and every fetch option, as for `query`).
+    #[command(flatten)]
+    pub query: FetchRequestDto,
+    /// Comma list, e.g. `sma:20,rsi:14,macd:12:26:9,bb:20:2` (see the README for all).
+    #[arg(long)]
+    pub indicators: String,
+    /// csv prints `ts,open,high,low,close,volume` and one column per indicator output; json
+    /// the HTTP answer.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct InstrumentsArgs {
     /// Symbol prefix or description text.
     #[arg(long)]
@@ -279,6 +295,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Gaps(args) => gaps(config, args).await,
         Command::Maintain(args) => maintain::run(config, args).await,
         Command::Rolls(args) => rolls(config, args).await,
+        Command::Indicators(args) => indicators(config, *args).await,
         Command::ImportFactors(args) => import_factors(config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
@@ -416,6 +433,26 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
         Format::Csv => output::write_csv(&mut out, &result, args.detail)?,
         Format::Json => output::write_json(&mut out, &api::fetch_response(&result))?,
         Format::Ndjson => output::write_ndjson(&mut out, &result)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn indicators(config: Config, args: IndicatorsArgs) -> Result<()> {
+    let request = IndicatorQuery::new(args.query.into_query()?, &args.indicators)?;
+    let service = open_service(&config).await?;
+    let result = service.indicators(&request, now()).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        ListFormat::Json => {
+            output::write_json(&mut out, &api::analytics::IndicatorResponse::from(&result))?
+        }
+        ListFormat::Csv => output::write_features_csv(
+            &mut out,
+            &result.series.bars,
+            &api::analytics::feature_columns(&result),
+        )?,
     }
     out.flush()?;
     Ok(())
