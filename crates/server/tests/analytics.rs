@@ -206,7 +206,11 @@ fn cli_indicators_print_csv_columns() {
         "ts,open,high,low,close,volume,ema:10,stoch:14:3:3.k,stoch:14:3:3.d"
     );
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 53, "weeks of 2012, the last one starting Monday Dec 31");
+    assert_eq!(
+        rows.len(),
+        53,
+        "weeks of 2012, the last one starting Monday Dec 31"
+    );
     assert!(
         rows.iter().all(|r| r.split(',').all(|f| !f.is_empty())),
         "warmed"

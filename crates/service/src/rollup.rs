@@ -56,19 +56,11 @@ pub struct RollupReport {
     pub resolved: usize,
 }
 
-fn session_name(filter: SessionFilter) -> &'static str {
-    match filter {
-        SessionFilter::Regular => "regular",
-        SessionFilter::Extended => "extended",
-        SessionFilter::All => "all",
-    }
-}
-
 fn key(timeframe: Timeframe, sessions: SessionFilter) -> RollupKey {
     RollupKey {
         base: Resolution::Minute,
-        timeframe: timeframe.label(),
-        sessions: session_name(sessions).into(),
+        timeframe,
+        sessions,
     }
 }
 

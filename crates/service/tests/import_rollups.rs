@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tradeassist_model::{AssetClass, Resolution, TimeRange};
+use tradeassist_model::{AssetClass, Resolution, SessionFilter, TimeRange};
 use tradeassist_providers::file::CsvOptions;
 use tradeassist_service::{ImportFile, Limits, Service};
 use tradeassist_store::sqlite::SqliteStore;
@@ -67,15 +67,15 @@ async fn rollups(store: &SqliteStore, symbol: &str) -> Vec<String> {
     let id = store.instrument(symbol).await.unwrap().unwrap().id;
     let mut out = Vec::new();
     for (timeframe, sessions) in [
-        ("1 hour", "regular"),
-        ("1 day", "regular"),
-        ("1 hour", "all"),
-        ("1 day", "all"),
+        ("1h", SessionFilter::Regular),
+        ("1d", SessionFilter::Regular),
+        ("1h", SessionFilter::All),
+        ("1d", SessionFilter::All),
     ] {
         let key = RollupKey {
             base: Resolution::Minute,
-            timeframe: timeframe.into(),
-            sessions: sessions.into(),
+            timeframe: timeframe.parse().unwrap(),
+            sessions,
         };
         let set = store
             .read_rollups(id, &key, TimeRange::new(0, i64::MAX / 2).unwrap())

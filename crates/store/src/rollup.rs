@@ -1,8 +1,8 @@
 //! Materialized higher-timeframe bars ("rollups") as plain rows.
 //!
 //! The store keeps them and knows nothing about how they are computed: the service aggregates
-//! base bars with the engine and hands the store finished rows ([`RollupRow`]) keyed by an
-//! opaque [`RollupKey`]. What the store guarantees:
+//! base bars with the engine and hands the store finished rows ([`RollupRow`]) keyed by a
+//! typed [`RollupKey`]. What the store guarantees:
 //!
 //! - **Backlog.** Every ingest records, in its own transaction, the `[first, last]` range of
 //!   each series it wrote ([`RollupBacklog`]). A crash between an ingest and the refresh of its
@@ -13,17 +13,26 @@
 //!   starting before the cut (a row that straddles the cut no longer matches its bars).
 
 use chrono::NaiveDate;
-use tradeassist_model::{Resolution, TimeRange};
+use tradeassist_model::{Resolution, SessionFilter, TimeRange, Timeframe};
 
-/// Identifies one rollup series of an instrument. The store treats the texts as opaque.
+/// Identifies one rollup series of an instrument.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RollupKey {
     /// The stored resolution the rows are derived from.
     pub base: Resolution,
-    /// Timeframe label, e.g. `1h`, `1d`.
-    pub timeframe: String,
-    /// Session filter name, e.g. `regular`, `all`.
-    pub sessions: String,
+    /// The rollup's timeframe, e.g. `1h`, `1d`.
+    pub timeframe: Timeframe,
+    /// The sessions the rows aggregate.
+    pub sessions: SessionFilter,
+}
+
+impl RollupKey {
+    /// The key's stored columns `(timeframe, sessions)`: the timeframe's label (`1 hour`, the
+    /// form databases written so far hold) and the
+    /// session filter's name (`regular`).
+    pub fn columns(&self) -> (String, &'static str) {
+        (self.timeframe.label(), self.sessions.as_str())
+    }
 }
 
 /// One materialized bucket `[start, end)`.

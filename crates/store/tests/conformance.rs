@@ -796,8 +796,8 @@ mod cases {
     fn key(timeframe: &str) -> RollupKey {
         RollupKey {
             base: Resolution::Minute,
-            timeframe: timeframe.into(),
-            sessions: "regular".into(),
+            timeframe: timeframe.parse().expect("timeframe"),
+            sessions: tradeassist_model::SessionFilter::Regular,
         }
     }
 
@@ -1009,7 +1009,7 @@ mod cases {
         assert_eq!(row_bits(&part.rows), row_bits(&hours[1..3]));
         // Keys and instruments are separate.
         let regular_ext = RollupKey {
-            sessions: "extended".into(),
+            sessions: tradeassist_model::SessionFilter::Extended,
             ..key("1h")
         };
         assert_eq!(

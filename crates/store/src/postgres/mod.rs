@@ -845,8 +845,9 @@ async fn write_rollups_tx(client: &mut Object, write: &RollupWrite) -> Result<()
     for slice in &write.slices {
         let k = &slice.key;
         let base = k.base.seconds() as i32;
+        let (timeframe, sessions) = k.columns();
         let (lo, hi) = (slice.replace.start(), slice.replace.end());
-        tx.execute(&delete, &[&id, &base, &k.timeframe, &k.sessions, &lo, &hi])
+        tx.execute(&delete, &[&id, &base, &timeframe, &sessions, &lo, &hi])
             .await?;
         if !slice.rows.is_empty() {
             let rows = &slice.rows;
@@ -868,8 +869,8 @@ async fn write_rollups_tx(client: &mut Object, write: &RollupWrite) -> Result<()
                 &[
                     &id,
                     &base,
-                    &k.timeframe,
-                    &k.sessions,
+                    &timeframe,
+                    &sessions,
                     &start,
                     &end,
                     &date,
@@ -890,7 +891,7 @@ async fn write_rollups_tx(client: &mut Object, write: &RollupWrite) -> Result<()
         }
         tx.execute(
             &coverage,
-            &[&id, &base, &k.timeframe, &k.sessions, &slice.covered_until],
+            &[&id, &base, &timeframe, &sessions, &slice.covered_until],
         )
         .await?;
     }
@@ -1337,6 +1338,7 @@ impl Store for PostgresStore {
     ) -> Result<RollupSet> {
         let client = self.client().await?;
         let base = key.base.seconds() as i32;
+        let (timeframe, sessions) = key.columns();
         // One round trip: coverage and backlog flag ride along as scalar subqueries.
         let head = client
             .prepare_cached(
@@ -1354,14 +1356,8 @@ impl Store for PostgresStore {
             ))
             .await?;
         let (start, end) = (range.start(), range.end());
-        let params: [&(dyn ToSql + Sync); 6] = [
-            &instrument_id,
-            &base,
-            &key.timeframe,
-            &key.sessions,
-            &start,
-            &end,
-        ];
+        let params: [&(dyn ToSql + Sync); 6] =
+            [&instrument_id, &base, &timeframe, &sessions, &start, &end];
         let (head, rows) = futures::try_join!(
             client.query_one(&head, &params[..4]),
             client.query(&select, &params)

@@ -554,11 +554,12 @@ fn write_rollups_blocking(conn: &mut Connection, write: &RollupWrite) -> Result<
         for slice in &write.slices {
             let k = &slice.key;
             let base = k.base.seconds();
+            let (timeframe, sessions) = k.columns();
             delete.execute(params![
                 id,
                 base,
-                k.timeframe,
-                k.sessions,
+                timeframe,
+                sessions,
                 slice.replace.start(),
                 slice.replace.end()
             ])?;
@@ -566,8 +567,8 @@ fn write_rollups_blocking(conn: &mut Connection, write: &RollupWrite) -> Result<
                 insert.execute(params![
                     id,
                     base,
-                    k.timeframe,
-                    k.sessions,
+                    timeframe,
+                    sessions,
                     r.start,
                     r.end,
                     r.date.map(|d| d.to_string()),
@@ -584,13 +585,7 @@ fn write_rollups_blocking(conn: &mut Connection, write: &RollupWrite) -> Result<
                     r.last_ts
                 ])?;
             }
-            coverage.execute(params![
-                id,
-                base,
-                k.timeframe,
-                k.sessions,
-                slice.covered_until
-            ])?;
+            coverage.execute(params![id, base, timeframe, sessions, slice.covered_until])?;
         }
         let mut resolve = tx.prepare_cached("DELETE FROM rollup_backlog WHERE seq = ?1")?;
         for seq in &write.resolved {
@@ -610,15 +605,15 @@ fn read_rollups_blocking(
     range: TimeRange,
 ) -> Result<RollupSet> {
     let base = key.base.seconds();
+    let (timeframe, sessions) = key.columns();
     let covered_until = c
         .prepare_cached(
             "SELECT covered_until FROM rollup_coverage
              WHERE instrument_id = ?1 AND base = ?2 AND timeframe = ?3 AND sessions = ?4",
         )?
-        .query_row(
-            params![instrument_id, base, key.timeframe, key.sessions],
-            |r| r.get(0),
-        )
+        .query_row(params![instrument_id, base, timeframe, sessions], |r| {
+            r.get(0)
+        })
         .optional()?;
     let pending = c
         .prepare_cached(
@@ -636,8 +631,8 @@ fn read_rollups_blocking(
             params![
                 instrument_id,
                 base,
-                key.timeframe,
-                key.sessions,
+                timeframe,
+                sessions,
                 range.start(),
                 range.end()
             ],
