@@ -5,6 +5,8 @@
 //! address; the database lives as long as the returned [`TestApp`].
 
 pub mod cli;
+pub mod redis;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +76,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawn the app with explicit options.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    tradeassist_server::api::metrics::handle();
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("test.db");
     let store = SqliteStore::open(&db_path).await.expect("open store");

@@ -288,6 +288,8 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    // The recorder first, so the demo import and the rollup refresh are measured too.
+    api::metrics::handle();
     let mut service = open_service(&config).await?;
     if let Some(url) = &config.redis.url {
         let probe =
