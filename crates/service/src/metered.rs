@@ -13,6 +13,7 @@
 //! # use std::sync::Arc;
 //! # async fn demo(store: Arc<dyn tradeassist_store::Store>) {
 //! use tradeassist_service::metered::MeteredStore;
+//! use tradeassist_store::Store;
 //! let metered = MeteredStore::wrap(store);
 //! assert_eq!(metered.backend(), metered.inner().backend());
 //! # }
