@@ -33,7 +33,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Kill the server (SIGKILL) and wait until the port refuses connections.
+    /// Kill the server (SIGKILL) and reap it: its port refuses connections afterwards.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
