@@ -6,6 +6,10 @@
 //! - Without npm on the PATH (or with `TRADEASSIST_SKIP_WEB=1`) the binary embeds a small
 //!   placeholder page instead and cargo prints a warning: `cargo build` never needs Node.
 //! - A failing npm build fails the cargo build, with npm's output.
+//! - Sets `TRADEASSIST_GIT_SHA` for the build-info metric: the variable of that name when set
+//!   (release pipelines), else `git rev-parse --short=12 HEAD` when git and a checkout are
+//!   there, else `unknown`. Taken when the script runs (a fresh build, a web change); commits
+//!   alone do not rerun it, since that would rebuild the web UI after every commit.
 
 use std::env;
 use std::fmt::Write as _;
@@ -32,6 +36,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", p.display());
     }
     println!("cargo:rerun-if-env-changed=TRADEASSIST_SKIP_WEB");
+    println!("cargo:rerun-if-env-changed=TRADEASSIST_GIT_SHA");
+    println!("cargo:rustc-env=TRADEASSIST_GIT_SHA={}", git_sha(&manifest));
 
     let dist = out.join("web-dist");
     let built = if env::var_os("TRADEASSIST_SKIP_WEB").is_some_and(|v| v == "1") {
@@ -52,6 +58,25 @@ fn main() {
         true
     };
     generate(&out, built.then_some(dist.as_path()));
+}
+
+fn git_sha(dir: &Path) -> String {
+    if let Some(sha) = env::var("TRADEASSIST_GIT_SHA")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        return sha;
+    }
+    Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn npm() -> Command {

@@ -21,11 +21,47 @@ pub struct Config {
     /// Address the server listens on.
     pub listen: SocketAddr,
     pub limits: LimitsConfig,
+    /// Log lines as human-readable `text` (default) or one JSON object per line (`json`).
+    pub log_format: LogFormat,
+    pub redis: RedisConfig,
 }
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 5] = ["store", "db", "postgres", "listen", "limits"];
+const ENV_KEYS: [&str; 7] = [
+    "store",
+    "db",
+    "postgres",
+    "listen",
+    "limits",
+    "log_format",
+    "redis",
+];
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Optional Redis server (readiness reports it; the response cache will use it).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// e.g. `redis://127.0.0.1:6379/0`; Redis is not used when absent (a secret: never logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .finish()
+    }
+}
 
 /// Which store the binary uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +132,8 @@ impl Default for Config {
                 max_base_bars: limits.max_base_bars,
                 max_body_bytes: 64 * 1024,
             },
+            log_format: LogFormat::Text,
+            redis: RedisConfig::default(),
         }
     }
 }
@@ -139,7 +177,8 @@ impl Config {
             // or the `__` separator; normalise both before comparing.
             let k = key.as_str().to_ascii_lowercase();
             let k = k.strip_prefix("tradeassist_").unwrap_or(&k);
-            let top = k.split(['.', '_']).next().unwrap_or_default();
+            let top = k.split("__").next().unwrap_or_default();
+            let top = top.split('.').next().unwrap_or_default();
             ENV_KEYS.contains(&top)
         });
         fig.merge(env).extract().map_err(Box::new)
@@ -189,6 +228,30 @@ mod tests {
             Ok(())
         });
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn log_format_and_redis_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).map_err(|e| *e)?;
+            assert_eq!((c.log_format, c.redis.url.clone()), (LogFormat::Text, None));
+            jail.set_env("TRADEASSIST_LOG", "debug"); // the filter, not `log_format`
+            jail.set_env("TRADEASSIST_LOG_FORMAT", "json");
+            jail.set_env(
+                "TRADEASSIST_REDIS__URL",
+                "redis://:hunter2@127.0.0.1:6379/0",
+            );
+            let c = Config::load(None).map_err(|e| *e)?;
+            assert_eq!(c.log_format, LogFormat::Json);
+            assert_eq!(
+                c.redis.url.as_deref(),
+                Some("redis://:hunter2@127.0.0.1:6379/0")
+            );
+            assert!(!format!("{c:?}").contains("hunter2"));
+            jail.set_env("TRADEASSIST_LOG_FORMAT", "xml");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
     }
 
     #[test]

@@ -228,8 +228,22 @@ impl Service {
         self.import_with_progress(files, |_| {}).await
     }
 
-    /// [`Service::import`], calling `progress` after every chunk read.
+    /// [`Service::import`], calling `progress` after every chunk read. Its duration is
+    /// recorded in `tradeassist_import_duration_seconds{outcome}`.
     pub async fn import_with_progress(
+        &self,
+        files: Vec<ImportFile>,
+        progress: impl Fn(ImportProgress) + Send + 'static,
+    ) -> Result<ImportReport, ServiceError> {
+        let started = std::time::Instant::now();
+        let result = self.import_unmetered(files, progress).await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::histogram!(crate::metered::IMPORT_DURATION, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn import_unmetered(
         &self,
         files: Vec<ImportFile>,
         progress: impl Fn(ImportProgress) + Send + 'static,

@@ -27,8 +27,10 @@ mod derive;
 mod error;
 mod fetch;
 mod gaps;
+pub mod health;
 mod import;
 mod live;
+pub mod metered;
 mod plan;
 mod queries;
 pub mod query;
@@ -52,7 +54,7 @@ pub use query::{AdjustRequest, AlignKind, CanonicalQuery, Query, QueryOptions, R
 pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 use tradeassist_model::{DataSource, Instrument};
-use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
+use tradeassist_store::{InstrumentFilter, NewestBar, SeriesInfo, Store};
 
 /// Longest instrument search text.
 pub const MAX_SEARCH_TEXT: usize = 64;
@@ -83,6 +85,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     limits: Limits,
     live: Arc<live::LiveHub>,
+    redis: Option<Arc<health::RedisProbe>>,
 }
 
 /// An instrument with the extent of its stored series.
@@ -93,12 +96,26 @@ pub struct InstrumentInfo {
 }
 
 impl Service {
+    /// The service over `store`, which it wraps in a [`metered::MeteredStore`] (every store
+    /// call is measured; a no-op without a metrics recorder).
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
         Service {
-            store,
+            store: metered::MeteredStore::wrap(store),
             limits,
             live: Arc::default(),
+            redis: None,
         }
+    }
+
+    /// Also report the Redis server behind `probe` in [`Service::readiness`].
+    pub fn with_redis(mut self, probe: health::RedisProbe) -> Self {
+        self.redis = Some(Arc::new(probe));
+        self
+    }
+
+    /// Newest stored base bar per asset class (from the series extents; cheap).
+    pub async fn newest_bars(&self) -> Result<Vec<NewestBar>, ServiceError> {
+        Ok(self.store.newest_bars().await?)
     }
 
     pub fn limits(&self) -> Limits {

@@ -137,6 +137,30 @@ pub struct SeriesInfo {
     pub count: u64,
 }
 
+/// Applied and expected schema version of a store ([`Store::schema_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Highest migration recorded in the database.
+    pub applied: i64,
+    /// Highest migration this build knows (what opening the store migrates to).
+    pub expected: i64,
+}
+
+impl SchemaStatus {
+    /// Every migration of this build is applied, and none unknown to it.
+    pub fn current(&self) -> bool {
+        self.applied == self.expected
+    }
+}
+
+/// The newest stored bar of one asset class ([`Store::newest_bars`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewestBar {
+    pub asset_class: AssetClass,
+    /// Interval start (UTC epoch seconds) of the newest stored base bar of the class.
+    pub ts: i64,
+}
+
 /// Filter for instrument search.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstrumentFilter {
@@ -152,6 +176,13 @@ pub struct InstrumentFilter {
 pub trait Store: Send + Sync + 'static {
     /// Short backend name for logs and health output (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+
+    /// The applied schema version next to the one this build expects. One cheap query:
+    /// readiness uses it as the store's ping.
+    async fn schema_status(&self) -> Result<SchemaStatus>;
+    /// Newest stored base bar per asset class, from the series extents (`series_stats`, no
+    /// scan of the bars); classes without bars are absent.
+    async fn newest_bars(&self) -> Result<Vec<NewestBar>>;
 
     /// Apply an import atomically. Idempotent for identical input.
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats>;

@@ -43,8 +43,9 @@ mod cases {
         RollRule, TimeRange,
     };
     use tradeassist_store::{
-        BarQuery, IngestBatch, IngestMessage, IngestStats, InstrumentFilter, OpenInterestReading,
-        RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite, SeriesInfo, StoreError,
+        BarQuery, IngestBatch, IngestMessage, IngestStats, InstrumentFilter, NewestBar,
+        OpenInterestReading, RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite,
+        SchemaStatus, SeriesInfo, StoreError,
     };
     use tradeassist_store::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 
@@ -791,6 +792,45 @@ mod cases {
             bits(&read_all(s, id_of(s, "SPY").await).await),
             bits(&fresh)
         );
+    }
+
+    pub async fn schema_status_and_newest_bars_per_class<S: Backend>(s: &S) {
+        let status = s.schema_status().await.unwrap();
+        assert_eq!(
+            status,
+            SchemaStatus {
+                applied: LATEST,
+                expected: LATEST
+            }
+        );
+        assert!(status.current());
+        assert!(s.newest_bars().await.unwrap().is_empty(), "no bars yet");
+        s.ingest(batch(
+            vec![spy(), es(2013, 12, None)],
+            vec![
+                series("SPY", Resolution::Minute, bars(T0, 60, 5, 40)),
+                series("SPY", Resolution::Day, bars(DAY0, 86_400, 3, 41)),
+                series("ESZ13", Resolution::Minute, bars(T0 + 600, 60, 2, 42)),
+            ],
+        ))
+        .await
+        .unwrap();
+        assert_eq!(
+            s.newest_bars().await.unwrap(),
+            vec![
+                NewestBar {
+                    asset_class: AssetClass::Future,
+                    ts: T0 + 600 + 60,
+                },
+                NewestBar {
+                    asset_class: AssetClass::Stock,
+                    ts: DAY0 + 2 * 86_400,
+                },
+            ]
+        );
+        s.migrate_down(LATEST - 1).await.unwrap();
+        let behind = s.schema_status().await.unwrap();
+        assert_eq!((behind.applied, behind.current()), (LATEST - 1, false));
     }
 
     fn key(timeframe: &str) -> RollupKey {
@@ -1617,6 +1657,7 @@ suite!(
     saved_queries_crud,
     data_sources_count_ingested_bars,
     migrations_down_and_up,
+    schema_status_and_newest_bars_per_class,
     archive_then_restore_is_bit_exact,
     retention_and_maintenance,
     ingest_records_rollup_backlog,

@@ -5,11 +5,14 @@
 //! address; the database lives as long as the returned [`TestApp`].
 
 pub mod cli;
+pub mod redis;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tradeassist_service::Service;
+use tradeassist_service::health::RedisProbe;
 use tradeassist_store::sqlite::SqliteStore;
 
 /// Request limits of the service, re-exported for [`AppOptions`].
@@ -47,6 +50,8 @@ pub struct AppOptions {
     pub demo: bool,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// Redis server readiness reports (`redis://127.0.0.1:PORT`); none by default.
+    pub redis_url: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -55,6 +60,7 @@ impl Default for AppOptions {
             demo: false,
             limits: Limits::default(),
             max_body_bytes: 64 * 1024,
+            redis_url: None,
         }
     }
 }
@@ -70,10 +76,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawn the app with explicit options.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    tradeassist_server::api::metrics::handle();
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("test.db");
     let store = SqliteStore::open(&db_path).await.expect("open store");
-    let service = Service::new(Arc::new(store), options.limits);
+    let mut service = Service::new(Arc::new(store), options.limits);
+    if let Some(url) = &options.redis_url {
+        service = service.with_redis(RedisProbe::new(url).expect("valid Redis URL"));
+    }
     if options.demo {
         tradeassist_server::demo::seed_if_empty(&service)
             .await
@@ -84,6 +94,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = tradeassist_server::api::router(service.clone(), options.max_body_bytes);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
     TestApp {
         url: format!("http://{addr}"),

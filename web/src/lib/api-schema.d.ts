@@ -284,7 +284,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the store answers. */
+        /**
+         * Readiness per component: store (reachable, latency), migrations, Redis when configured.
+         *     503 only when the store is down; otherwise 200 with `ok` or `degraded`.
+         */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -343,6 +346,17 @@ export interface components {
              * @description Volume-weighted average price of the interval (null when volume is zero).
              */
             vwap?: number | null;
+        };
+        /** @description One probed component. */
+        ComponentHealth: {
+            /** @description Why it is not ok. */
+            error?: string | null;
+            /**
+             * Format: double
+             * @description How long the probe took, in milliseconds.
+             */
+            latency_ms: number;
+            status: components["schemas"]["HealthStatus"];
         };
         /** @description Futures contract details. */
         ContractDto: {
@@ -575,10 +589,27 @@ export interface components {
             /** @description True when `gaps` lists fewer than `total_gaps`. */
             truncated: boolean;
         };
+        /** @description The components readiness checks. */
+        HealthComponents: {
+            /** @description The applied schema version is the one this build expects. */
+            migrations: components["schemas"]["MigrationsHealth"];
+            redis?: null | components["schemas"]["ComponentHealth"];
+            /** @description The store answered a query (`degraded` when slower than 1 s). */
+            store: components["schemas"]["ComponentHealth"];
+        };
+        /** @description Liveness or readiness. Readiness adds the store backend and every component's state. */
         HealthDto: {
-            status: string;
+            components?: null | components["schemas"]["HealthComponents"];
+            /**
+             * @description `ok`; for readiness `degraded` when a component other than the store is not ok, `down`
+             *     (HTTP 503) when the store is.
+             */
+            status: components["schemas"]["HealthStatus"];
+            /** @description Store backend (`sqlite`, `postgres`); readiness only. */
             store?: string | null;
         };
+        /** @enum {string} */
+        HealthStatus: "ok" | "degraded" | "down";
         /** @description One output of an indicator, aligned with the bars (null where not fully warmed). */
         IndicatorDto: {
             /** @description The indicator in its canonical text form, e.g. `macd:12:26:9`. */
@@ -630,6 +661,20 @@ export interface components {
         };
         InstrumentList: {
             data: components["schemas"]["InstrumentDto"][];
+        };
+        /** @description Schema migrations of the store. */
+        MigrationsHealth: {
+            /**
+             * Format: int64
+             * @description Schema version applied in the database (absent when the store is down).
+             */
+            applied?: number | null;
+            /**
+             * Format: int64
+             * @description Schema version this build migrates to.
+             */
+            expected?: number | null;
+            status: components["schemas"]["HealthStatus"];
         };
         /**
          * @description One roll of a continuous series. Adjusted values trace back to raw ones through
@@ -1427,6 +1472,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Ready (`ok`) or `degraded` */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1435,12 +1481,13 @@ export interface operations {
                     "application/json": components["schemas"]["HealthDto"];
                 };
             };
+            /** @description The store is down */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["HealthDto"];
                 };
             };
         };

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use tradeassist_service::{IndicatorQuery, IndicatorResult, Query, ServiceError, now};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::{Access, Client};
 use super::dto::SeriesDto;
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
@@ -196,10 +197,13 @@ pub fn features_parquet(r: &IndicatorResult) -> Result<Vec<u8>, ServiceError> {
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn indicators(
     State(state): State<AppState>,
+    client: Client,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<IndicatorResponse>, ApiError> {
+    let access = Access::start("analytics/indicators", client);
     let (request, _) = indicator_query(raw.as_deref(), None)?;
     let result = state.service.indicators(&request, now()).await?;
+    access.served_series(std::slice::from_ref(&result.series));
     Ok(Json(IndicatorResponse::from(&result)))
 }
 
@@ -209,8 +213,10 @@ pub async fn indicators(
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn features(
     State(state): State<AppState>,
+    client: Client,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let access = Access::start("analytics/features", client);
     let (request, format) = indicator_query(raw.as_deref(), Some(DEFAULT_FEATURES))?;
     let parquet = match format.as_deref() {
         None | Some("json") => false,
@@ -227,6 +233,7 @@ pub async fn features(
         }
     };
     let result = state.service.indicators(&request, now()).await?;
+    access.served_series(std::slice::from_ref(&result.series));
     if parquet {
         let file = format!(
             "{}_{}_features.parquet",

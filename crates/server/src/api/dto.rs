@@ -9,6 +9,7 @@ use tradeassist_engine::{
 use tradeassist_model::{
     DataSource, Instrument, Preset, RangeSpec, Resolution, TimeBound, Timeframe, time::rfc3339,
 };
+use tradeassist_service::health;
 use tradeassist_service::query::{align_from, range_from};
 use tradeassist_service::{
     AdjustRequest, AlignKind, ContractInfo, FrequencyInfo, GapResult, Query, QueryOptions, Roll,
@@ -748,11 +749,99 @@ pub struct QueryListParams {
     pub search: Option<String>,
 }
 
+/// Liveness or readiness. Readiness adds the store backend and every component's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HealthDto {
-    pub status: String,
+    /// `ok`; for readiness `degraded` when a component other than the store is not ok, `down`
+    /// (HTTP 503) when the store is.
+    pub status: HealthStatus,
+    /// Store backend (`sqlite`, `postgres`); readiness only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+    /// Per-component state; readiness only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<HealthComponents>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Degraded,
+    Down,
+}
+
+impl From<health::Status> for HealthStatus {
+    fn from(s: health::Status) -> Self {
+        match s {
+            health::Status::Ok => HealthStatus::Ok,
+            health::Status::Degraded => HealthStatus::Degraded,
+            health::Status::Down => HealthStatus::Down,
+        }
+    }
+}
+
+/// The components readiness checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthComponents {
+    /// The store answered a query (`degraded` when slower than 1 s).
+    pub store: ComponentHealth,
+    /// The applied schema version is the one this build expects.
+    pub migrations: MigrationsHealth,
+    /// PING of the configured Redis server; absent when Redis is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<ComponentHealth>,
+}
+
+/// One probed component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentHealth {
+    pub status: HealthStatus,
+    /// How long the probe took, in milliseconds.
+    pub latency_ms: f64,
+    /// Why it is not ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl From<&health::Check> for ComponentHealth {
+    fn from(c: &health::Check) -> Self {
+        ComponentHealth {
+            status: c.status.into(),
+            latency_ms: c.latency.as_secs_f64() * 1000.0,
+            error: c.error.clone(),
+        }
+    }
+}
+
+/// Schema migrations of the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MigrationsHealth {
+    pub status: HealthStatus,
+    /// Schema version applied in the database (absent when the store is down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<i64>,
+    /// Schema version this build migrates to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<i64>,
+}
+
+impl From<&health::Readiness> for HealthDto {
+    fn from(r: &health::Readiness) -> Self {
+        HealthDto {
+            status: r.status().into(),
+            store: Some(r.backend.to_string()),
+            components: Some(HealthComponents {
+                store: ComponentHealth::from(&r.store),
+                migrations: MigrationsHealth {
+                    status: r.migrations().into(),
+                    applied: r.schema.map(|s| s.applied),
+                    expected: r.schema.map(|s| s.expected),
+                },
+                redis: r.redis.as_ref().map(ComponentHealth::from),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use tradeassist_service::{FetchResult, frequencies as known_frequencies, now};
 use tradeassist_store::InstrumentFilter;
 
+use super::audit::{Access, Client};
 use super::dto::*;
 use super::error::ErrorBody;
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
@@ -34,9 +35,12 @@ pub fn fetch_response(result: &FetchResult) -> FetchResponse {
     ))]
 pub async fn fetch(
     State(state): State<AppState>,
+    client: Client,
     ApiJson(req): ApiJson<FetchRequestDto>,
 ) -> Result<Json<FetchResponse>, ApiError> {
+    let access = Access::start("fetch", client);
     let result = state.service.fetch(&req.into_query()?, now()).await?;
+    access.served(&result);
     Ok(Json(fetch_response(&result)))
 }
 
@@ -157,9 +161,12 @@ pub async fn delete_query(
     responses((status = 200, body = FetchResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn run_query(
     State(state): State<AppState>,
+    client: Client,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<FetchResponse>, ApiError> {
+    let access = Access::start("queries/run", client);
     let result = state.service.run_saved_query(id, now()).await?;
+    access.served(&result);
     Ok(Json(fetch_response(&result)))
 }
 
@@ -215,24 +222,23 @@ pub async fn futures_rolls(
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = HealthDto)))]
 pub async fn live() -> Json<HealthDto> {
     Json(HealthDto {
-        status: "ok".into(),
+        status: HealthStatus::Ok,
         store: None,
+        components: None,
     })
 }
 
-/// Readiness: the store answers.
+/// Readiness per component: store (reachable, latency), migrations, Redis when configured.
+/// 503 only when the store is down; otherwise 200 with `ok` or `degraded`.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
-    responses((status = 200, body = HealthDto), (status = 503, body = ErrorBody)))]
-pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthDto>, ApiError> {
-    state.service.sources().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            format!("store unavailable: {e}"),
-        )
-    })?;
-    Ok(Json(HealthDto {
-        status: "ok".into(),
-        store: Some(state.service.store().backend().into()),
-    }))
+    responses((status = 200, description = "Ready (`ok`) or `degraded`", body = HealthDto),
+        (status = 503, description = "The store is down", body = HealthDto)))]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<HealthDto>) {
+    let health = HealthDto::from(&state.service.readiness().await);
+    let status = if health.status == HealthStatus::Down {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(health))
 }

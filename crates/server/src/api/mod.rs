@@ -1,10 +1,13 @@
-//! REST API under `/api/v1/historical-data/`, health checks, OpenAPI document and docs page.
+//! REST API under `/api/v1/historical-data/`, health checks, `/metrics`, OpenAPI document and
+//! docs page.
 //! Handlers are thin: extract, call one service function, map the result.
 
 pub mod analytics;
+pub mod audit;
 pub mod dto;
 pub mod error;
 mod handlers;
+pub mod metrics;
 mod page;
 pub mod request_id;
 mod text;
@@ -150,8 +153,10 @@ pub struct ApiPath<T>(pub T);
 )]
 pub struct ApiDoc;
 
-/// The whole HTTP application.
+/// The whole HTTP application. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the audit log knows the client.
 pub fn router(service: Service, max_body_bytes: usize) -> Router {
+    metrics::handle();
     let state = AppState { service };
     let api = Router::new()
         .route("/fetch", post(handlers::fetch))
@@ -181,6 +186,7 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .nest("/api/v1/analytics", analytics)
         .route("/health/live", get(handlers::live))
         .route("/health/ready", get(handlers::ready))
+        .route("/metrics", get(metrics::scrape))
         .merge(page::routes())
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
@@ -194,5 +200,6 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(request_id::layer))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }

@@ -1,7 +1,8 @@
 //! Request ids: every request gets one (the client's `x-request-id` when it sends a sane one),
-//! echoed in the `x-request-id` response header and attached to server-error logs, so a 500
-//! shown to a client as "internal, request id X" can be found in the log without the response
-//! ever carrying database text.
+//! echoed in the `x-request-id` response header, and every log line written while the request
+//! is handled lies in a `request` span carrying it (`request_id`, with `method` and `path`), so
+//! a 500 shown to a client as "internal, request id X" can be found in the log without the
+//! response ever carrying database text.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,6 +10,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 /// Header carrying the id both ways.
 pub const HEADER: &str = "x-request-id";
@@ -38,7 +40,7 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
-/// Middleware: assign the id, run the request inside its scope, echo it.
+/// Middleware: assign the id, run the request inside its scope and its `request` span, echo it.
 pub async fn layer(req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -46,7 +48,16 @@ pub async fn layer(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|v| sane(v))
         .map_or_else(fresh, str::to_string);
-    let mut response = CURRENT.scope(id.clone(), next.run(req)).await;
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path()
+    );
+    let mut response = CURRENT
+        .scope(id.clone(), next.run(req))
+        .instrument(span)
+        .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }

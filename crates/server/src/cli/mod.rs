@@ -224,7 +224,7 @@ fn parse_column(s: &str) -> Result<(Field, String), String> {
 
 impl Cli {
     /// Effective configuration: file and environment, then command-line overrides.
-    fn config(&self) -> Result<Config> {
+    pub fn config(&self) -> Result<Config> {
         let mut config = Config::load(self.config.as_deref()).context("invalid configuration")?;
         if let Some(db) = &self.db {
             config.db = db.clone();
@@ -284,9 +284,8 @@ async fn open_service(config: &Config) -> Result<Service> {
     ))
 }
 
-/// Run a parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
-    let config = cli.config()?;
+/// Run a parsed command line with its configuration ([`Cli::config`]).
+pub async fn run(cli: Cli, config: Config) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(config, args).await,
         Command::Import(args) => import(config, args).await,
@@ -306,7 +305,14 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    let service = open_service(&config).await?;
+    // The recorder first, so the demo import and the rollup refresh are measured too.
+    api::metrics::handle();
+    let mut service = open_service(&config).await?;
+    if let Some(url) = &config.redis.url {
+        let probe =
+            tradeassist_service::health::RedisProbe::new(url).context("invalid configuration")?;
+        service = service.with_redis(probe);
+    }
     if args.demo
         && let Some(report) = crate::demo::seed_if_empty(&service)
             .await
@@ -335,9 +341,12 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     tracing::info!(%addr, db = %config.db.display(), "serving");
     eprintln!("TradeAssist listening on http://{addr}/ (API docs: http://{addr}/api/docs/)");
     let app = api::router(service, config.limits.max_body_bytes);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

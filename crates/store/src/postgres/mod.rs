@@ -35,8 +35,9 @@ use tradeassist_model::{
 
 use crate::archive::{self, ArchiveReport};
 use crate::{
-    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, OpenInterestReading, Result,
-    RollupBacklog, RollupKey, RollupSet, RollupWrite, SeriesInfo, Store, StoreError,
+    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
+    OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
+    SeriesInfo, Store, StoreError,
 };
 use rows::{
     BAR_COLUMNS, INSTRUMENT_COLUMNS, ROLLUP_COLUMNS, SAVED_QUERY_COLUMNS, bar_from_row,
@@ -1285,6 +1286,36 @@ impl Store for PostgresStore {
             )));
         }
         Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        Ok(SchemaStatus {
+            applied: self.schema_version().await?,
+            expected: schema::MIGRATIONS.last().map_or(0, |m| m.0),
+        })
+    }
+
+    async fn newest_bars(&self) -> Result<Vec<NewestBar>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT i.asset_class, MAX(s.last_ts) FROM series_stats s
+                 JOIN instruments i ON i.id = s.instrument_id
+                 GROUP BY i.asset_class ORDER BY i.asset_class",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let class: String = r.get(0);
+                Ok(NewestBar {
+                    asset_class: class
+                        .parse()
+                        .map_err(|e| StoreError::Corrupt(format!("asset class {class:?}: {e}")))?,
+                    ts: r.get(1),
+                })
+            })
+            .collect()
     }
 
     async fn data_sources(&self) -> Result<Vec<DataSource>> {

@@ -19,8 +19,9 @@ use tradeassist_model::{
 
 use crate::archive::{self, ArchiveReport};
 use crate::{
-    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, OpenInterestReading, Result,
-    RollupBacklog, RollupKey, RollupSet, RollupWrite, SeriesInfo, Store, StoreError,
+    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
+    OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
+    SeriesInfo, Store, StoreError,
 };
 use rows::{
     INSTRUMENT_COLUMNS, ROLLUP_COLUMNS, bar_from_row, instrument_from_row, rollup_from_row,
@@ -922,6 +923,36 @@ impl Store for SqliteStore {
             )));
         }
         Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        Ok(SchemaStatus {
+            applied: self.schema_version().await?,
+            expected: schema::MIGRATIONS.last().map_or(0, |m| m.0),
+        })
+    }
+
+    async fn newest_bars(&self) -> Result<Vec<NewestBar>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT i.asset_class, MAX(s.last_ts) FROM series_stats s
+                 JOIN instruments i ON i.id = s.instrument_id
+                 GROUP BY i.asset_class ORDER BY i.asset_class",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await?
+        .into_iter()
+        .map(|(class, ts)| {
+            Ok(NewestBar {
+                asset_class: class
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("asset class {class:?}: {e}")))?,
+                ts,
+            })
+        })
+        .collect()
     }
 
     async fn data_sources(&self) -> Result<Vec<DataSource>> {

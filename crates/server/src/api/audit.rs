@@ -1,0 +1,97 @@
+//! Audit log of data access: one `info` line to the tracing target `audit` for every bar
+//! request served (fetch, saved-query run), saying who (the client's socket address, or `-`
+//! when unknown), what (endpoint, symbols, the window read per series as half-open
+//! `start..end` in RFC 3339, with `last=N` for a last-N-bars read),
+//! how much (bars returned) and how long it took (ms). It lies in the request's span, so it
+//! carries the `request_id` too.
+//!
+//! ```text
+//! {"level":"INFO","target":"audit","fields":{"message":"data access","endpoint":"fetch",
+//!  "client":"127.0.0.1:51234","symbols":"AAPL","ranges":"2013-01-01T14:30:00Z..2014-01-01T05:00:00Z",
+//!  "bars":52,"duration_ms":3.1},"span":{"request_id":"..."}}
+//! ```
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use tradeassist_model::rfc3339;
+use tradeassist_service::{FetchResult, SeriesResult};
+
+/// The tracing target of audit lines.
+pub const TARGET: &str = "audit";
+
+/// Who sent the request: its peer address when the server was started with connect info.
+#[derive(Debug, Clone)]
+pub struct Client(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Client(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+/// A data access being served: started when the handler begins, logged by [`Access::served`].
+pub struct Access {
+    endpoint: &'static str,
+    client: Client,
+    started: Instant,
+}
+
+impl Access {
+    pub fn start(endpoint: &'static str, client: Client) -> Access {
+        Access {
+            endpoint,
+            client,
+            started: Instant::now(),
+        }
+    }
+
+    /// Write the audit line for `result`.
+    pub fn served(self, result: &FetchResult) {
+        self.served_series(&result.series);
+    }
+
+    /// Write the audit line for the series answered.
+    pub fn served_series(self, series: &[SeriesResult]) {
+        let symbols: Vec<&str> = series
+            .iter()
+            .map(|s| s.instrument.symbol.as_str())
+            .collect();
+        let ranges: Vec<String> = series
+            .iter()
+            .map(|s| {
+                let r = s.window.range;
+                let range = format!("{}..{}", rfc3339(r.start()), rfc3339(r.end()));
+                match s.window.last_bars {
+                    Some(n) => format!("{range} last={n}"),
+                    None => range,
+                }
+            })
+            .collect();
+        let bars: usize = series.iter().map(|s| s.bars.len()).sum();
+        let client = self
+            .client
+            .0
+            .map_or_else(|| "-".to_string(), |a| a.to_string());
+        tracing::info!(
+            target: TARGET,
+            endpoint = self.endpoint,
+            client = %client,
+            symbols = %symbols.join(","),
+            ranges = %ranges.join(","),
+            bars,
+            duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            "data access"
+        );
+    }
+}
