@@ -63,51 +63,15 @@ pub const EXACT_WINDOW: usize = 64;
 /// steps, so rounding never accumulates over more than one window length; their `m2` carries
 /// an absolute error of about `n * f64::EPSILON * mean^2`.
 pub fn rolling_moments(xs: &[f64], n: usize) -> Vec<Option<Moments>> {
-    let mut out = vec![None; xs.len()];
-    if n == 0 || xs.len() < n {
-        return out;
-    }
     let nf = n as f64;
-    let mut bad = 0usize;
-    let mut state: Option<Moments> = None;
-    let mut since_exact = 0usize;
-    for i in 0..xs.len() {
-        if !xs[i].is_finite() {
-            bad += 1;
-        }
-        if i >= n && !xs[i - n].is_finite() {
-            bad -= 1;
-        }
-        if i + 1 < n {
-            continue;
-        }
-        if bad > 0 {
-            state = None;
-            continue;
-        }
-        let next = match state {
-            Some(m) if n > EXACT_WINDOW && since_exact < n => {
-                since_exact += 1;
-                m.slide(xs[i - n], xs[i], nf)
-            }
-            _ => {
-                since_exact = 0;
-                Moments::exact(&xs[i + 1 - n..=i])
-            }
-        };
-        state = Some(next);
-        out[i] = state;
-    }
-    out
+    rolling(xs, n, n > EXACT_WINDOW, Moments::exact, |m, old, new| {
+        m.slide(old, new, nf)
+    })
 }
 
 /// Linearly weighted mean of every full window of `n` values (weights `1..=n`, the newest
 /// value weighs `n`), `None` where the window is not full or holds a non-finite value.
 pub fn rolling_wma(xs: &[f64], n: usize) -> Vec<Option<f64>> {
-    let mut out = vec![None; xs.len()];
-    if n == 0 || xs.len() < n {
-        return out;
-    }
     let nf = n as f64;
     let denom = nf * (nf + 1.0) / 2.0;
     let exact = |w: &[f64]| -> (f64, f64) {
@@ -115,8 +79,32 @@ pub fn rolling_wma(xs: &[f64], n: usize) -> Vec<Option<f64>> {
         let wsum = w.iter().zip(1..).map(|(x, k)| x * f64::from(k)).sum();
         (sum, wsum)
     };
+    // Every old value loses one unit of weight, the new one enters with n.
+    let slide =
+        |(sum, wsum): (f64, f64), old: f64, new: f64| (sum - old + new, wsum - sum + nf * new);
+    rolling(xs, n, true, exact, slide)
+        .into_iter()
+        .map(|s| s.map(|(_, wsum)| wsum / denom))
+        .collect()
+}
+
+/// A state over every full window of `n` values: `exact` computes it from a window; when
+/// `slides`, `slide(state, leaving, entering)` moves it by one value, with an exact
+/// recomputation at least every `n` slides to bound drift. `None` where the window is not
+/// full or holds a non-finite value.
+fn rolling<S: Copy>(
+    xs: &[f64],
+    n: usize,
+    slides: bool,
+    exact: impl Fn(&[f64]) -> S,
+    slide: impl Fn(S, f64, f64) -> S,
+) -> Vec<Option<S>> {
+    let mut out = vec![None; xs.len()];
+    if n == 0 || xs.len() < n {
+        return out;
+    }
     let mut bad = 0usize;
-    let mut state: Option<(f64, f64)> = None;
+    let mut state: Option<S> = None;
     let mut since_exact = 0usize;
     for i in 0..xs.len() {
         if !xs[i].is_finite() {
@@ -133,10 +121,9 @@ pub fn rolling_wma(xs: &[f64], n: usize) -> Vec<Option<f64>> {
             continue;
         }
         let next = match state {
-            Some((sum, wsum)) if since_exact < n => {
+            Some(m) if slides && since_exact < n => {
                 since_exact += 1;
-                // Every old value loses one unit of weight, the new one enters with n.
-                (sum - xs[i - n] + xs[i], wsum - sum + nf * xs[i])
+                slide(m, xs[i - n], xs[i])
             }
             _ => {
                 since_exact = 0;
@@ -144,7 +131,7 @@ pub fn rolling_wma(xs: &[f64], n: usize) -> Vec<Option<f64>> {
             }
         };
         state = Some(next);
-        out[i] = Some(next.1 / denom);
+        out[i] = state;
     }
     out
 }
