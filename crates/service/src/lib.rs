@@ -20,6 +20,7 @@
 //! ```
 
 pub mod bench;
+mod cached;
 mod continuous;
 mod corporate;
 mod derive;
@@ -31,12 +32,14 @@ mod live;
 mod plan;
 mod queries;
 pub mod query;
+mod reads;
 mod resolve;
 mod result;
 mod rollup;
 
 use std::sync::Arc;
 
+pub use cached::{CacheSettings, Encoded, Encoder};
 pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
 pub use derive::{FrequencyInfo, default_session, frequencies};
@@ -47,8 +50,10 @@ pub use live::{LiveUpdate, Subscription};
 pub use plan::Plan;
 pub use queries::{SavedEntry, SavedQueryInput};
 pub use query::{AdjustRequest, AlignKind, CanonicalQuery, Query, QueryOptions, RollOptions};
+pub use reads::StoreReads;
 pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
+pub use tradeassist_cache as cache;
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, SeriesInfo, Store};
 
@@ -81,6 +86,8 @@ pub struct Service {
     store: Arc<dyn Store>,
     limits: Limits,
     live: Arc<live::LiveHub>,
+    reads: Arc<reads::Counters>,
+    cache: Option<Arc<cached::CacheLayer>>,
 }
 
 /// An instrument with the extent of its stored series.
@@ -91,12 +98,25 @@ pub struct InstrumentInfo {
 }
 
 impl Service {
+    /// The use cases over `store` (its reads counted, see [`Service::store_reads`]), without
+    /// a response cache (see [`Service::with_cache`]).
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+        let reads = Arc::new(reads::Counters::default());
         Service {
-            store,
+            store: Arc::new(reads::CountingStore {
+                inner: store,
+                counters: reads.clone(),
+            }),
             limits,
             live: Arc::default(),
+            reads,
+            cache: None,
         }
+    }
+
+    /// The store reads this service (and its clones) made so far.
+    pub fn store_reads(&self) -> StoreReads {
+        self.reads.snapshot()
     }
 
     pub fn limits(&self) -> Limits {

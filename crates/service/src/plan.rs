@@ -45,6 +45,8 @@ pub(crate) struct SeriesPlan {
     pub(crate) base: Resolution,
     pub(crate) session: SessionFilter,
     pub(crate) window: SeriesWindow,
+    /// Newest stored bar of the base series (over every contract for continuous series).
+    pub(crate) last_stored: Option<i64>,
 }
 
 /// A query resolved against the store and a clock, ready to run.
@@ -311,6 +313,7 @@ impl Service {
             .filter(|s| s.resolution == base)
             .map(|s| (instrument.id, s))
             .collect();
+        let last_stored = stored.iter().map(|(_, s)| s.last_ts).max();
         Ok((
             SeriesPlan {
                 target: SeriesTarget::Instrument { instrument, adjust },
@@ -318,6 +321,7 @@ impl Service {
                 base,
                 session,
                 window,
+                last_stored,
             },
             stored,
         ))
@@ -360,6 +364,7 @@ impl Service {
         let window =
             trading_day_window(&query.range, calendar, session, base, first.timezone, now)?;
         stored.retain(|(_, s)| s.resolution == base);
+        let last_stored = stored.iter().map(|(_, s)| s.last_ts).max();
         Ok((
             SeriesPlan {
                 target: SeriesTarget::Continuous {
@@ -371,6 +376,7 @@ impl Service {
                 base,
                 session,
                 window,
+                last_stored,
             },
             stored,
         ))
