@@ -12,8 +12,8 @@ use std::sync::Arc;
 use tradeassist_service::Service;
 use tradeassist_store::sqlite::SqliteStore;
 
-/// Request limits of the service, re-exported for [`AppOptions`].
-pub use tradeassist_service::Limits;
+/// Request limits and cache settings of the service, re-exported for [`AppOptions`].
+pub use tradeassist_service::{CacheSettings, Limits};
 
 /// A running server over a temporary database.
 pub struct TestApp {
@@ -47,6 +47,10 @@ pub struct AppOptions {
     pub demo: bool,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// The response cache (off when `None`).
+    pub cache: Option<CacheSettings>,
+    /// Serve this database instead of a fresh temporary one (e.g. two apps over one file).
+    pub db: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -55,6 +59,8 @@ impl Default for AppOptions {
             demo: false,
             limits: Limits::default(),
             max_body_bytes: 64 * 1024,
+            cache: None,
+            db: None,
         }
     }
 }
@@ -71,9 +77,15 @@ pub async fn spawn_app() -> TestApp {
 /// Spawn the app with explicit options.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("test.db");
+    let db_path = options
+        .db
+        .clone()
+        .unwrap_or_else(|| dir.path().join("test.db"));
     let store = SqliteStore::open(&db_path).await.expect("open store");
-    let service = Service::new(Arc::new(store), options.limits);
+    let mut service = Service::new(Arc::new(store), options.limits);
+    if let Some(settings) = &options.cache {
+        service = service.with_cache(settings).expect("cache settings");
+    }
     if options.demo {
         tradeassist_server::demo::seed_if_empty(&service)
             .await

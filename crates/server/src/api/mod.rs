@@ -1,6 +1,7 @@
 //! REST API under `/api/v1/historical-data/`, health checks, OpenAPI document and docs page.
 //! Handlers are thin: extract, call one service function, map the result.
 
+pub mod cached;
 pub mod dto;
 pub mod error;
 mod handlers;
@@ -127,6 +128,7 @@ pub struct ApiPath<T>(pub T);
     info(title = "TradeAssist Historical Data", description = "Historical OHLCV bars for stocks, indexes and futures."),
     paths(
         handlers::fetch,
+        handlers::fetch_get,
         handlers::frequencies,
         handlers::sources,
         handlers::instruments,
@@ -151,7 +153,7 @@ pub struct ApiDoc;
 pub fn router(service: Service, max_body_bytes: usize) -> Router {
     let state = AppState { service };
     let api = Router::new()
-        .route("/fetch", post(handlers::fetch))
+        .route("/fetch", post(handlers::fetch).get(handlers::fetch_get))
         .route("/frequencies", get(handlers::frequencies))
         .route("/sources", get(handlers::sources))
         .route("/instruments", get(handlers::instruments))
@@ -185,6 +187,9 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // gzip / br when the client asks; responses that already carry an encoding (the
+        // cached gzip form of fetch answers) pass through untouched.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

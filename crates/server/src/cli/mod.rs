@@ -289,7 +289,18 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    let service = open_service(&config).await?;
+    let mut service = open_service(&config).await?;
+    if let Some(settings) = config
+        .cache_settings()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?
+    {
+        service = service.with_cache(&settings)?;
+        tracing::info!(
+            max_bytes = settings.cache.max_bytes,
+            l2 = settings.l2.is_some(),
+            "response cache on"
+        );
+    }
     if args.demo
         && let Some(report) = crate::demo::seed_if_empty(&service)
             .await
