@@ -1,6 +1,7 @@
 //! Command-line interface of the `tradeassist` binary.
 
 mod bench;
+mod bench_serve;
 mod maintain;
 
 use std::io::Write;
@@ -69,6 +70,8 @@ pub enum BenchCommand {
     /// Ingest, then p50/p95 of "1 day of 1m" and "1 year of 1d built from 1m" via rollups,
     /// on the fly and as a naive SQL aggregate, on each backend.
     Query(bench::BenchArgs),
+    /// HTTP serving on loopback: the request mix at 1, 50 and 200 clients, cache on and off.
+    Serve(bench_serve::ServeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +285,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ImportFactors(args) => import_factors(config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
+        Command::Bench(BenchCommand::Serve(args)) => bench_serve::run_bench(args).await,
     }
 }
 
