@@ -23,18 +23,20 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Log lines as human-readable `text` (default) or one JSON object per line (`json`).
     pub log_format: LogFormat,
+    pub cache: CacheConfig,
     pub redis: RedisConfig,
 }
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 8] = [
     "store",
     "db",
     "postgres",
     "listen",
     "limits",
     "log_format",
+    "cache",
     "redis",
 ];
 
@@ -46,12 +48,45 @@ pub enum LogFormat {
     Json,
 }
 
-/// Optional Redis server (readiness reports it; the response cache will use it).
+/// The response cache (`[cache]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Serve fetches through the response cache.
+    pub enabled: bool,
+    /// Bytes the in-process cache may hold.
+    pub max_bytes: u64,
+    /// Lifetime of closed (historical) answers, in seconds.
+    pub ttl_closed_secs: u64,
+    /// Lifetime of answers touching the newest stored bar or now, in seconds.
+    pub ttl_open_secs: u64,
+    /// Share answers through Redis (`[redis] url`) as a second level.
+    pub l2: bool,
+    /// Prefix of the L2's keys and invalidation channel.
+    pub redis_prefix: String,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        let d = tradeassist_service::cache::CacheConfig::default();
+        CacheConfig {
+            enabled: true,
+            max_bytes: d.max_bytes,
+            ttl_closed_secs: d.ttl_closed.as_secs(),
+            ttl_open_secs: d.ttl_open.as_secs(),
+            l2: false,
+            redis_prefix: "tradeassist:".into(),
+        }
+    }
+}
+
+/// Redis (`[redis]`), shared by the cache L2 and other users.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// e.g. `redis://127.0.0.1:6379/0`; Redis is not used when absent (a secret: never logged).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `redis://host:port[/db]` (may carry a password: never logged); Redis is not used
+    /// when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
@@ -60,6 +95,35 @@ impl std::fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("url", &self.url.as_deref().map(redact_url))
             .finish()
+    }
+}
+
+impl Config {
+    /// The service's cache settings, or `None` when the cache is off. `[cache] l2 = true`
+    /// without `[redis] url` is an error.
+    pub fn cache_settings(&self) -> Result<Option<tradeassist_service::CacheSettings>, String> {
+        let c = &self.cache;
+        if !c.enabled {
+            return Ok(None);
+        }
+        let l2 = match (c.l2, &self.redis.url) {
+            (false, _) => None,
+            (true, Some(url)) => Some(tradeassist_service::cache::L2Config::new(
+                url.clone(),
+                c.redis_prefix.clone(),
+            )),
+            (true, None) => return Err("[cache] l2 = true needs [redis] url".into()),
+        };
+        Ok(Some(tradeassist_service::CacheSettings {
+            cache: tradeassist_service::cache::CacheConfig {
+                max_bytes: c.max_bytes,
+                ttl_closed: std::time::Duration::from_secs(c.ttl_closed_secs),
+                ttl_open: std::time::Duration::from_secs(c.ttl_open_secs),
+                ..Default::default()
+            },
+            l2,
+            ..Default::default()
+        }))
     }
 }
 
@@ -133,6 +197,7 @@ impl Default for Config {
                 max_body_bytes: 64 * 1024,
             },
             log_format: LogFormat::Text,
+            cache: CacheConfig::default(),
             redis: RedisConfig::default(),
         }
     }
@@ -252,6 +317,30 @@ mod tests {
             assert!(Config::load(None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn cache_and_redis_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[cache]\nmax_bytes = 1000\nttl_open_secs = 2\nl2 = true\nredis_prefix = \"x:\"\n",
+            )?;
+            jail.set_env("TRADEASSIST_REDIS__URL", "redis://:pw@127.0.0.1:6379");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|e| *e)?;
+            let s = c.cache_settings().unwrap().unwrap();
+            assert_eq!(s.cache.max_bytes, 1000);
+            assert_eq!(s.cache.ttl_open.as_secs(), 2);
+            assert_eq!(s.l2.as_ref().unwrap().prefix, "x:");
+            assert!(!format!("{c:?}").contains("pw@"));
+            jail.set_env("TRADEASSIST_CACHE__ENABLED", "false");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|e| *e)?;
+            assert_eq!(c.cache_settings().unwrap(), None);
+            Ok(())
+        });
+        let mut c = Config::default();
+        c.cache.l2 = true;
+        assert!(c.cache_settings().is_err());
     }
 
     #[test]

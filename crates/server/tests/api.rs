@@ -1320,7 +1320,7 @@ async fn wrong_method_is_405_json() {
     let app = spawn_app().await;
     let client = Client::new();
     for req in [
-        client.get(app.api("fetch")),
+        client.put(app.api("fetch")),
         client.delete(app.api("instruments")),
         client.post(app.at("/health/live")),
         client.get(app.api("queries/save")),

@@ -250,11 +250,8 @@ async fn a_scripted_workload_shows_in_metrics_logs_and_audit() {
         f["client"].as_str().unwrap().starts_with("127.0.0.1:"),
         "{line}"
     );
-    let ranges = f["ranges"].as_str().unwrap();
-    assert!(
-        ranges.starts_with("2013-01-0") && ranges.contains("..2014-01-0"),
-        "{ranges}"
-    );
+    // A fetch may be answered from the cache: its range is logged as asked.
+    assert_eq!(f["ranges"], "2013-01-01..2013-12-31", "{line}");
     assert!(f["duration_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(line["span"]["request_id"], "audit-test-1", "{line}");
     assert_eq!(line["span"]["path"], format!("{api}/fetch"));

@@ -50,6 +50,41 @@ impl ServiceError {
         }
     }
 
+    /// The same error for another caller (waiters of a single-flight computation share its
+    /// error): every variant is reproduced, except that the source chain of store and import
+    /// errors is flattened into an internal error's message.
+    pub fn replay(&self) -> ServiceError {
+        match self {
+            ServiceError::InvalidInput { field, message } => ServiceError::InvalidInput {
+                field,
+                message: message.clone(),
+            },
+            ServiceError::UnknownSymbols(s) => ServiceError::UnknownSymbols(s.clone()),
+            ServiceError::AmbiguousSymbol { symbol, candidates } => ServiceError::AmbiguousSymbol {
+                symbol: symbol.clone(),
+                candidates: candidates.clone(),
+            },
+            ServiceError::UnknownCalendar { symbol, message } => ServiceError::UnknownCalendar {
+                symbol: symbol.clone(),
+                message: message.clone(),
+            },
+            ServiceError::NotFound(m) => ServiceError::NotFound(m.clone()),
+            ServiceError::Conflict(m) => ServiceError::Conflict(m.clone()),
+            ServiceError::TooLarge(m) => ServiceError::TooLarge(m.clone()),
+            ServiceError::UnsupportedFrequency(m) => ServiceError::UnsupportedFrequency(m.clone()),
+            ServiceError::Internal(m) => ServiceError::Internal(m.clone()),
+            other @ (ServiceError::Import { .. } | ServiceError::Store(_)) => {
+                let mut message = other.to_string();
+                let mut source = std::error::Error::source(other);
+                while let Some(s) = source {
+                    message.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                ServiceError::Internal(message)
+            }
+        }
+    }
+
     /// Row errors of an import failure, if any.
     pub fn row_errors(&self) -> &[RowError] {
         match self {

@@ -199,9 +199,18 @@ impl Service {
             }
         };
         let redis = async {
-            match &self.redis {
-                Some(probe) => Some(probe.check().await),
-                None => None,
+            match (&self.redis, self.response_cache().and_then(|c| c.l2())) {
+                (Some(probe), _) => Some(probe.check().await),
+                // The cache's L2 tracks its own connection: report what it last saw.
+                (None, Some(l2)) => Some(Check::measured(
+                    Duration::ZERO,
+                    if l2.is_healthy() {
+                        Ok(())
+                    } else {
+                        Err("the response cache's Redis (L2) is unreachable".into())
+                    },
+                )),
+                (None, None) => None,
             }
         };
         let ((store, schema), redis) = tokio::join!(store, redis);

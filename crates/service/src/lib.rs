@@ -21,6 +21,7 @@
 
 mod analytics;
 pub mod bench;
+mod cached;
 mod continuous;
 mod corporate;
 mod derive;
@@ -34,6 +35,7 @@ pub mod metered;
 mod plan;
 mod queries;
 pub mod query;
+mod reads;
 mod resolve;
 mod result;
 mod rollup;
@@ -41,6 +43,7 @@ mod rollup;
 use std::sync::Arc;
 
 pub use analytics::{IndicatorQuery, IndicatorResult};
+pub use cached::{CacheSettings, Encoded, Encoder};
 pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
 pub use derive::{FrequencyInfo, default_session, frequencies};
@@ -51,8 +54,10 @@ pub use live::{LiveUpdate, Subscription};
 pub use plan::Plan;
 pub use queries::{SavedEntry, SavedQueryInput};
 pub use query::{AdjustRequest, AlignKind, CanonicalQuery, Query, QueryOptions, RollOptions};
+pub use reads::StoreReads;
 pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
+pub use tradeassist_cache as cache;
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, NewestBar, SeriesInfo, Store};
 
@@ -86,6 +91,8 @@ pub struct Service {
     limits: Limits,
     live: Arc<live::LiveHub>,
     redis: Option<Arc<health::RedisProbe>>,
+    reads: Arc<reads::Counters>,
+    cache: Option<Arc<cached::CacheLayer>>,
 }
 
 /// An instrument with the extent of its stored series.
@@ -96,14 +103,21 @@ pub struct InstrumentInfo {
 }
 
 impl Service {
-    /// The service over `store`, which it wraps in a [`metered::MeteredStore`] (every store
-    /// call is measured; a no-op without a metrics recorder).
+    /// The use cases over `store`, which they wrap to count reads (see
+    /// [`Service::store_reads`]) and measure every call ([`metered::MeteredStore`]; a no-op
+    /// without a metrics recorder); without a response cache (see [`Service::with_cache`]).
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+        let reads = Arc::new(reads::Counters::default());
         Service {
-            store: metered::MeteredStore::wrap(store),
+            store: metered::MeteredStore::wrap(Arc::new(reads::CountingStore {
+                inner: store,
+                counters: reads.clone(),
+            })),
             limits,
             live: Arc::default(),
             redis: None,
+            reads,
+            cache: None,
         }
     }
 
@@ -116,6 +130,11 @@ impl Service {
     /// Newest stored base bar per asset class (from the series extents; cheap).
     pub async fn newest_bars(&self) -> Result<Vec<NewestBar>, ServiceError> {
         Ok(self.store.newest_bars().await?)
+    }
+
+    /// The store reads this service (and its clones) made so far.
+    pub fn store_reads(&self) -> StoreReads {
+        self.reads.snapshot()
     }
 
     pub fn limits(&self) -> Limits {

@@ -90,6 +90,14 @@ impl Store for MeteredStore {
         timed("newest_bars", self.inner.newest_bars()).await
     }
 
+    async fn change_seq(&self) -> Result<i64> {
+        timed("change_seq", self.inner.change_seq()).await
+    }
+
+    async fn changes_since(&self, after: i64) -> Result<Vec<tradeassist_store::ChangeRecord>> {
+        timed("changes_since", self.inner.changes_since(after)).await
+    }
+
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats> {
         let source = batch.source.clone();
         let result = timed("ingest", self.inner.ingest(batch)).await;

@@ -45,6 +45,8 @@ pub(crate) struct SeriesPlan {
     pub(crate) base: Resolution,
     pub(crate) session: SessionFilter,
     pub(crate) window: SeriesWindow,
+    /// Newest stored bar of the base series (over every contract for continuous series).
+    pub(crate) last_stored: Option<i64>,
 }
 
 impl SeriesPlan {
@@ -323,6 +325,7 @@ impl Service {
             .filter(|s| s.resolution == base)
             .map(|s| (instrument.id, s))
             .collect();
+        let last_stored = stored.iter().map(|(_, s)| s.last_ts).max();
         Ok((
             SeriesPlan {
                 target: SeriesTarget::Instrument { instrument, adjust },
@@ -330,6 +333,7 @@ impl Service {
                 base,
                 session,
                 window,
+                last_stored,
             },
             stored,
         ))
@@ -372,6 +376,7 @@ impl Service {
         let window =
             trading_day_window(&query.range, calendar, session, base, first.timezone, now)?;
         stored.retain(|(_, s)| s.resolution == base);
+        let last_stored = stored.iter().map(|(_, s)| s.last_ts).max();
         Ok((
             SeriesPlan {
                 target: SeriesTarget::Continuous {
@@ -383,6 +388,7 @@ impl Service {
                 base,
                 session,
                 window,
+                last_stored,
             },
             stored,
         ))

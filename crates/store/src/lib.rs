@@ -170,6 +170,55 @@ pub struct InstrumentFilter {
     pub limit: Option<u32>,
 }
 
+/// What kind of stored data one change-log entry touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// Bars or open-interest readings written or deleted in the entry's range.
+    Bars,
+    /// The instrument's corporate-action factors were replaced.
+    Factors,
+    /// The instrument's definition changed (an explicit last trade / first notice date).
+    Instrument,
+}
+
+impl ChangeKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Bars => "bars",
+            ChangeKind::Factors => "factors",
+            ChangeKind::Instrument => "instrument",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<ChangeKind> {
+        match s {
+            "bars" => Ok(ChangeKind::Bars),
+            "factors" => Ok(ChangeKind::Factors),
+            "instrument" => Ok(ChangeKind::Instrument),
+            other => Err(StoreError::Corrupt(format!("unknown change kind {other}"))),
+        }
+    }
+}
+
+/// One entry of the change log: every ingest, factor import and delete appends entries in its
+/// own transaction, so another process (a server following the log) learns exactly what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    /// Position in the log: strictly increasing in commit order.
+    pub seq: i64,
+    pub instrument_id: i64,
+    /// The futures root of the instrument (contracts only).
+    pub root: Option<String>,
+    pub kind: ChangeKind,
+    /// First instant touched.
+    pub first_ts: i64,
+    /// End of the touched range (exclusive).
+    pub end_ts: i64,
+}
+
+/// Most entries [`Store::changes_since`] returns at once.
+pub const MAX_CHANGES_PER_READ: usize = 10_000;
+
 /// The persistence boundary. Implementations: [`sqlite::SqliteStore`] (embedded default) and
 /// [`postgres::PostgresStore`] (production).
 #[async_trait]
@@ -273,6 +322,14 @@ pub trait Store: Send + Sync + 'static {
     /// Store the roll history of `key` atomically, replacing any earlier one (of any
     /// fingerprint).
     async fn write_roll_history(&self, key: &RollHistoryKey, history: RollHistory) -> Result<()>;
+
+    /// The newest change-log sequence number (0 for an empty log), also after writes by other
+    /// processes. Cheap enough to ask before every cached request: SQLite answers from
+    /// `PRAGMA data_version` on a dedicated connection and reads the log only when the file
+    /// changed; PostgreSQL runs one index-only `max(seq)`.
+    async fn change_seq(&self) -> Result<i64>;
+    /// Change-log entries with `seq > after`, ascending, at most [`MAX_CHANGES_PER_READ`].
+    async fn changes_since(&self, after: i64) -> Result<Vec<ChangeRecord>>;
 }
 
 /// Operator maintenance of a store (the `maintain` command). Separate from [`Store`] because

@@ -47,12 +47,13 @@ mod cases {
         OpenInterestReading, RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite,
         SchemaStatus, SeriesInfo, StoreError,
     };
+    use tradeassist_store::{ChangeKind, ChangeRecord};
     use tradeassist_store::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 
     use super::Backend;
 
     /// The newest schema version of both backends.
-    const LATEST: i64 = 4;
+    const LATEST: i64 = 5;
     use crate::common::*;
 
     const T0: i64 = 1_381_152_600; // 2013-10-07 13:30 UTC
@@ -1617,6 +1618,169 @@ mod cases {
             Some(history("a"))
         );
     }
+
+    fn changes_of(log: &[ChangeRecord]) -> Vec<(i64, Option<&str>, ChangeKind, i64, i64)> {
+        log.iter()
+            .map(|c| {
+                (
+                    c.instrument_id,
+                    c.root.as_deref(),
+                    c.kind,
+                    c.first_ts,
+                    c.end_ts,
+                )
+            })
+            .collect()
+    }
+
+    pub async fn change_log_records_every_write<S: Backend>(s: &S) {
+        assert_eq!(s.change_seq().await.unwrap(), 0);
+        assert!(s.changes_since(0).await.unwrap().is_empty());
+        // An ingest: one entry per written series, [first, last + 1).
+        s.ingest(batch(
+            vec![spy(), es(2013, 12, None)],
+            vec![
+                series("SPY", Resolution::Minute, bars(T0, 60, 10, 1)),
+                series("ESZ13", Resolution::Minute, bars(T0, 60, 3, 2)),
+            ],
+        ))
+        .await
+        .unwrap();
+        let spy_id = id_of(s, "SPY").await;
+        let es_id = id_of(s, "ESZ13").await;
+        let log = s.changes_since(0).await.unwrap();
+        let mut got = changes_of(&log);
+        got.sort();
+        let mut want = vec![
+            (spy_id, None, ChangeKind::Bars, T0, T0 + 9 * 60 + 1),
+            (es_id, Some("ES"), ChangeKind::Bars, T0, T0 + 2 * 60 + 1),
+        ];
+        want.sort();
+        assert_eq!(got, want);
+        let seq = s.change_seq().await.unwrap();
+        assert_eq!(seq, log.last().unwrap().seq);
+        assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+        // The same re-import logs again (a reader cannot know it was identical), nothing else
+        // is touched; a failed ingest logs nothing.
+        let failed = s
+            .ingest(batch(
+                vec![],
+                vec![series("NOPE", Resolution::Minute, bars(T0, 60, 1, 1))],
+            ))
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(s.change_seq().await.unwrap(), seq);
+        // A streamed ingest logs its series too.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tx.send(IngestMessage::Chunk(batch(
+            vec![],
+            vec![series("SPY", Resolution::Day, bars(DAY0, 86_400, 2, 3))],
+        )))
+        .await
+        .unwrap();
+        tx.send(IngestMessage::Commit).await.unwrap();
+        s.ingest_stream("file".into(), rx).await.unwrap();
+        let log = s.changes_since(seq).await.unwrap();
+        assert_eq!(
+            changes_of(&log),
+            vec![(spy_id, None, ChangeKind::Bars, DAY0, DAY0 + 86_400 + 1)]
+        );
+        let seq = s.change_seq().await.unwrap();
+        // Factors: one entry per instrument, the whole time line.
+        s.write_factors(vec![FactorSet {
+            symbol: "SPY".into(),
+            rows: vec![FactorRecord {
+                date: NaiveDate::from_ymd_opt(2013, 10, 8).unwrap(),
+                price_factor: 0.9,
+                split_factor: 1.0,
+                reference_price: 1.0,
+            }],
+        }])
+        .await
+        .unwrap();
+        let log = s.changes_since(seq).await.unwrap();
+        assert_eq!(
+            changes_of(&log),
+            vec![(spy_id, None, ChangeKind::Factors, i64::MIN, i64::MAX)]
+        );
+        let seq = s.change_seq().await.unwrap();
+        // A new last trade date of a stored contract changes its definition; the same date
+        // again does not.
+        let dated = es(2013, 12, NaiveDate::from_ymd_opt(2013, 12, 20));
+        s.ingest(batch(vec![dated.clone()], vec![])).await.unwrap();
+        let log = s.changes_since(seq).await.unwrap();
+        assert_eq!(
+            changes_of(&log),
+            vec![(
+                es_id,
+                Some("ES"),
+                ChangeKind::Instrument,
+                i64::MIN,
+                i64::MAX
+            )]
+        );
+        let seq = s.change_seq().await.unwrap();
+        s.ingest(batch(vec![dated], vec![])).await.unwrap();
+        assert_eq!(s.change_seq().await.unwrap(), seq);
+        // Open-interest readings.
+        let mut b = batch(vec![], vec![]);
+        b.open_interest = vec![(
+            "ESZ13".into(),
+            vec![OpenInterestReading {
+                ts: DAY0,
+                value: 5.0,
+            }],
+        )];
+        s.ingest(b).await.unwrap();
+        let log = s.changes_since(seq).await.unwrap();
+        assert_eq!(
+            changes_of(&log),
+            vec![(es_id, Some("ES"), ChangeKind::Bars, DAY0, DAY0 + 1)]
+        );
+        let seq = s.change_seq().await.unwrap();
+        // Retention deletes: every instrument with bars before the cut, up to the cut.
+        s.retention(T0 + 60).await.unwrap();
+        let log = s.changes_since(seq).await.unwrap();
+        let mut got = changes_of(&log);
+        got.sort();
+        let mut want = vec![
+            (spy_id, None, ChangeKind::Bars, DAY0, T0 + 60),
+            (es_id, Some("ES"), ChangeKind::Bars, T0, T0 + 60),
+        ];
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    pub async fn migration_5_down_and_up<S: Backend>(s: &S) {
+        s.ingest(batch(
+            vec![spy()],
+            vec![series("SPY", Resolution::Minute, bars(T0, 60, 10, 1))],
+        ))
+        .await
+        .unwrap();
+        assert!(s.change_seq().await.unwrap() > 0);
+        s.migrate_down(4).await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), 4);
+        // Version 4 has no change log; its data is untouched.
+        let id = id_of(s, "SPY").await;
+        assert_eq!(read_all(s, id).await.len(), 10);
+        s.migrate_up().await.unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), LATEST);
+        // The log starts empty again and records the next write.
+        assert!(s.changes_since(0).await.unwrap().is_empty());
+        s.ingest(batch(
+            vec![],
+            vec![series("SPY", Resolution::Minute, bars(T0 + 600, 60, 2, 1))],
+        ))
+        .await
+        .unwrap();
+        let log = s.changes_since(0).await.unwrap();
+        assert_eq!(
+            changes_of(&log),
+            vec![(id, None, ChangeKind::Bars, T0 + 600, T0 + 660 + 1)]
+        );
+        assert_eq!(s.change_seq().await.unwrap(), log[0].seq);
+    }
 }
 
 macro_rules! conformance {
@@ -1669,4 +1833,6 @@ suite!(
     migration_3_down_and_up,
     saved_query_ids_are_never_reused,
     migration_4_down_and_up,
+    change_log_records_every_write,
+    migration_5_down_and_up,
 );

@@ -15,8 +15,8 @@ use tradeassist_service::Service;
 use tradeassist_service::health::RedisProbe;
 use tradeassist_store::sqlite::SqliteStore;
 
-/// Request limits of the service, re-exported for [`AppOptions`].
-pub use tradeassist_service::Limits;
+/// Request limits and cache settings of the service, re-exported for [`AppOptions`].
+pub use tradeassist_service::{CacheSettings, Limits};
 
 /// A running server over a temporary database.
 pub struct TestApp {
@@ -52,6 +52,10 @@ pub struct AppOptions {
     pub max_body_bytes: usize,
     /// Redis server readiness reports (`redis://127.0.0.1:PORT`); none by default.
     pub redis_url: Option<String>,
+    /// The response cache (off when `None`).
+    pub cache: Option<CacheSettings>,
+    /// Serve this database instead of a fresh temporary one (e.g. two apps over one file).
+    pub db: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -61,6 +65,8 @@ impl Default for AppOptions {
             limits: Limits::default(),
             max_body_bytes: 64 * 1024,
             redis_url: None,
+            cache: None,
+            db: None,
         }
     }
 }
@@ -78,11 +84,17 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     tradeassist_server::api::metrics::handle();
     let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("test.db");
+    let db_path = options
+        .db
+        .clone()
+        .unwrap_or_else(|| dir.path().join("test.db"));
     let store = SqliteStore::open(&db_path).await.expect("open store");
     let mut service = Service::new(Arc::new(store), options.limits);
     if let Some(url) = &options.redis_url {
         service = service.with_redis(RedisProbe::new(url).expect("valid Redis URL"));
+    }
+    if let Some(settings) = &options.cache {
+        service = service.with_cache(settings).expect("cache settings");
     }
     if options.demo {
         tradeassist_server::demo::seed_if_empty(&service)

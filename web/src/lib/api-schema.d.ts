@@ -45,7 +45,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Fetch bars with the query in the URL: the text form of the fetch document (the same names,
+         *     e.g. `?symbols=AAPL&frequency=1d&start=2013-01-01&end=2013-12-31`). Answers carry an
+         *     `ETag` (a matching `If-None-Match` gets 304) and `Cache-Control` (closed ranges immutable).
+         */
+        get: operations["fetch_get"];
         put?: never;
         /** Fetch bars for one or more symbols. */
         post: operations["fetch"];
@@ -927,6 +932,70 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    fetch_get: {
+        parameters: {
+            query: {
+                /** @description Comma-separated symbols, e.g. AAPL or ES.c.0 */
+                symbols: string;
+                /** @description Time frequency, e.g. 1m, 5m, 1d, 1w */
+                frequency?: string;
+                /** @description Date or RFC 3339 instant */
+                start?: string;
+                /** @description Date (inclusive) or RFC 3339 instant (exclusive) */
+                end?: string;
+                /** @description ytd, last_N_days, last_N_months, last_N_bars; every other field of the POST document is accepted by the same name */
+                preset?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FetchResponse"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown symbol */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters, unsupported frequency or result too large */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -18,7 +18,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use tradeassist_model::rfc3339;
-use tradeassist_service::{FetchResult, SeriesResult};
+use tradeassist_service::{Encoded, FetchResult, Query, SeriesResult};
 
 /// The tracing target of audit lines.
 pub const TARGET: &str = "audit";
@@ -61,6 +61,24 @@ impl Access {
         self.served_series(&result.series);
     }
 
+    /// Write the audit line of a (possibly cached) fetch answer: the query's symbols and
+    /// range as asked, the bars the answer holds.
+    pub fn served_query(self, query: &Query, encoded: &Encoded) {
+        let pairs = query.to_pairs();
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let range = match (field("preset"), field("start")) {
+            (Some(p), _) => format!("{p}@{}", field("as_of").unwrap_or("now")),
+            (None, start) => format!("{}..{}", start.unwrap_or(""), field("end").unwrap_or("now")),
+        };
+        let symbols: Vec<&str> = query.symbols.iter().map(String::as_str).collect();
+        self.line(&symbols, &[range], total_bars(encoded.entry.body()));
+    }
+
     /// Write the audit line for the series answered.
     pub fn served_series(self, series: &[SeriesResult]) {
         let symbols: Vec<&str> = series
@@ -79,6 +97,10 @@ impl Access {
             })
             .collect();
         let bars: usize = series.iter().map(|s| s.bars.len()).sum();
+        self.line(&symbols, &ranges, bars);
+    }
+
+    fn line(self, symbols: &[&str], ranges: &[String], bars: usize) {
         let client = self
             .client
             .0
@@ -93,5 +115,35 @@ impl Access {
             duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
             "data access"
         );
+    }
+}
+
+/// `metadata.total_bars` of an encoded fetch answer, read from the tail of the body (the
+/// server's JSON encoder writes the metadata last), so a cache hit is audited without
+/// decoding the answer; 0 when it is not there.
+fn total_bars(body: &[u8]) -> usize {
+    const KEY: &[u8] = b"\"total_bars\":";
+    let head = &body[body.len().saturating_sub(256)..];
+    head.windows(KEY.len())
+        .position(|w| w == KEY)
+        .map_or(0, |at| {
+            head[at + KEY.len()..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .fold(0usize, |n, b| {
+                    n.saturating_mul(10).saturating_add(usize::from(b - b'0'))
+                })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn total_bars_is_read_from_the_metadata_head() {
+        assert_eq!(
+            super::total_bars(br#"{"metadata":{"total_bars":252,"generated_at":"x"},"data":[]}"#),
+            252
+        );
+        assert_eq!(super::total_bars(b"{}"), 0);
     }
 }

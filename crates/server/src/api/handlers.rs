@@ -2,11 +2,13 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use tradeassist_service::{FetchResult, frequencies as known_frequencies, now};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tradeassist_service::{FetchResult, Query, frequencies as known_frequencies, now};
 use tradeassist_store::InstrumentFilter;
 
 use super::audit::{Access, Client};
+use super::cached::{JsonFetch, respond};
 use super::dto::*;
 use super::error::ErrorBody;
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
@@ -36,12 +38,51 @@ pub fn fetch_response(result: &FetchResult) -> FetchResponse {
 pub async fn fetch(
     State(state): State<AppState>,
     client: Client,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<FetchRequestDto>,
-) -> Result<Json<FetchResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let access = Access::start("fetch", client);
-    let result = state.service.fetch(&req.into_query()?, now()).await?;
-    access.served(&result);
-    Ok(Json(fetch_response(&result)))
+    let query = req.into_query()?;
+    let encoded = state
+        .service
+        .fetch_encoded(&query, now(), &JsonFetch)
+        .await?;
+    access.served_query(&query, &encoded);
+    Ok(respond(&state.service, &headers, encoded, false))
+}
+
+/// Fetch bars with the query in the URL: the text form of the fetch document (the same names,
+/// e.g. `?symbols=AAPL&frequency=1d&start=2013-01-01&end=2013-12-31`). Answers carry an
+/// `ETag` (a matching `If-None-Match` gets 304) and `Cache-Control` (closed ranges immutable).
+#[utoipa::path(get, path = "/api/v1/historical-data/fetch", tag = TAG,
+    params(
+        ("symbols" = String, Query, description = "Comma-separated symbols, e.g. AAPL or ES.c.0"),
+        ("frequency" = Option<String>, Query, description = "Time frequency, e.g. 1m, 5m, 1d, 1w"),
+        ("start" = Option<String>, Query, description = "Date or RFC 3339 instant"),
+        ("end" = Option<String>, Query, description = "Date (inclusive) or RFC 3339 instant (exclusive)"),
+        ("preset" = Option<String>, Query, description = "ytd, last_N_days, last_N_months, last_N_bars; every other field of the POST document is accepted by the same name"),
+    ),
+    responses(
+        (status = 200, body = FetchResponse),
+        (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 404, description = "Unknown symbol", body = ErrorBody),
+        (status = 422, description = "Invalid parameters, unsupported frequency or result too large", body = ErrorBody),
+    ))]
+pub async fn fetch_get(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let access = Access::start("fetch", client);
+    let query: Query = raw.as_deref().unwrap_or("").parse()?;
+    let encoded = state
+        .service
+        .fetch_encoded(&query, now(), &JsonFetch)
+        .await?;
+    access.served_query(&query, &encoded);
+    Ok(respond(&state.service, &headers, encoded, true))
 }
 
 /// The frequencies the API knows.

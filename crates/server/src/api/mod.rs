@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod cached;
 pub mod dto;
 pub mod error;
 mod handlers;
@@ -131,6 +132,7 @@ pub struct ApiPath<T>(pub T);
     info(title = "TradeAssist Historical Data", description = "Historical OHLCV bars for stocks, indexes and futures."),
     paths(
         handlers::fetch,
+        handlers::fetch_get,
         handlers::frequencies,
         handlers::sources,
         handlers::instruments,
@@ -159,7 +161,7 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
     metrics::handle();
     let state = AppState { service };
     let api = Router::new()
-        .route("/fetch", post(handlers::fetch))
+        .route("/fetch", post(handlers::fetch).get(handlers::fetch_get))
         .route("/frequencies", get(handlers::frequencies))
         .route("/sources", get(handlers::sources))
         .route("/instruments", get(handlers::instruments))
@@ -198,6 +200,9 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // gzip / br when the client asks; responses that already carry an encoding (the
+        // cached gzip form of fetch answers) pass through untouched.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(request_id::layer))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -1,6 +1,7 @@
 //! Command-line interface of the `tradeassist` binary.
 
 mod bench;
+mod bench_serve;
 mod maintain;
 
 use std::io::Write;
@@ -71,6 +72,8 @@ pub enum BenchCommand {
     /// Ingest, then p50/p95 of "1 day of 1m" and "1 year of 1d built from 1m" via rollups,
     /// on the fly and as a naive SQL aggregate, on each backend.
     Query(bench::BenchArgs),
+    /// HTTP serving on loopback: the request mix at 1, 50 and 200 clients, cache on and off.
+    Serve(bench_serve::ServeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +301,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::ImportFactors(args) => import_factors(config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
+        Command::Bench(BenchCommand::Serve(args)) => bench_serve::run_bench(args).await,
     }
 }
 
@@ -312,6 +316,17 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         let probe =
             tradeassist_service::health::RedisProbe::new(url).context("invalid configuration")?;
         service = service.with_redis(probe);
+    }
+    if let Some(settings) = config
+        .cache_settings()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?
+    {
+        service = service.with_cache(&settings)?;
+        tracing::info!(
+            max_bytes = settings.cache.max_bytes,
+            l2 = settings.l2.is_some(),
+            "response cache on"
+        );
     }
     if args.demo
         && let Some(report) = crate::demo::seed_if_empty(&service)

@@ -53,6 +53,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let mut written = 0u64;
+        let mut changes = Vec::new();
         for set in &sets {
             let id: i64 = tx
                 .query_opt(
@@ -69,6 +70,7 @@ impl PostgresStore {
                 &[&id],
             )
             .await?;
+            changes.push((id, crate::ChangeKind::Factors, i64::MIN, i64::MAX));
             let dates: Vec<chrono::NaiveDate> = set.rows.iter().map(|r| r.date).collect();
             let price: Vec<f64> = set.rows.iter().map(|r| r.price_factor).collect();
             let split: Vec<f64> = set.rows.iter().map(|r| r.split_factor).collect();
@@ -81,6 +83,9 @@ impl PostgresStore {
             )
             .await?;
             written += set.rows.len() as u64;
+        }
+        if !changes.is_empty() {
+            super::insert_changes(&tx, &changes).await?;
         }
         tx.commit().await?;
         Ok(written)

@@ -35,7 +35,7 @@ use tradeassist_model::{
 
 use crate::archive::{self, ArchiveReport};
 use crate::{
-    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
+    BarQuery, ChangeKind, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
     OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
     SeriesInfo, Store, StoreError,
 };
@@ -388,6 +388,15 @@ async fn bar_partitions(client: &impl tokio_postgres::GenericClient) -> Result<V
 /// Delete bars with `ts < older_than`: whole partitions are dropped when the cut covers them,
 /// the partly covered month is deleted row by row. Returns the number of bars removed.
 async fn delete_older_than(tx: &tokio_postgres::Transaction<'_>, older_than: i64) -> Result<u64> {
+    tx.batch_execute("LOCK TABLE change_log IN EXCLUSIVE MODE")
+        .await?;
+    tx.execute(
+        "INSERT INTO change_log (instrument_id, kind, first_ts, end_ts)
+         SELECT instrument_id, 'bars', MIN(first_ts), $1 FROM series_stats
+         WHERE first_ts < $1 GROUP BY instrument_id ORDER BY instrument_id",
+        &[&older_than],
+    )
+    .await?;
     let partitions = bar_partitions(tx).await?;
     let mut removed = 0u64;
     for name in partitions {
@@ -684,16 +693,61 @@ async fn record_backlog(
     Ok(())
 }
 
+/// A change-log entry waiting for the end of its transaction: `(instrument, kind, first, end)`.
+type PendingChange = (i64, ChangeKind, i64, i64);
+
+/// Append the changes of a transaction to the change log, last thing before its commit. The
+/// exclusive lock (held until the commit) makes seq order commit order: a reader that has seen
+/// seq N has seen every entry below N.
+async fn log_changes(
+    tx: &tokio_postgres::Transaction<'_>,
+    extents: &BTreeMap<SeriesKey, (i64, i64)>,
+    mut changes: Vec<PendingChange>,
+) -> Result<()> {
+    changes.extend(
+        extents
+            .iter()
+            .map(|(k, (first, last))| (k.0, ChangeKind::Bars, *first, last.saturating_add(1))),
+    );
+    if changes.is_empty() {
+        return Ok(());
+    }
+    insert_changes(tx, &changes).await
+}
+
+pub(super) async fn insert_changes(
+    tx: &tokio_postgres::Transaction<'_>,
+    changes: &[PendingChange],
+) -> Result<()> {
+    tx.batch_execute("LOCK TABLE change_log IN EXCLUSIVE MODE")
+        .await?;
+    let id: Vec<i64> = changes.iter().map(|c| c.0).collect();
+    let kind: Vec<&str> = changes.iter().map(|c| c.1.as_str()).collect();
+    let first: Vec<i64> = changes.iter().map(|c| c.2).collect();
+    let end: Vec<i64> = changes.iter().map(|c| c.3).collect();
+    tx.execute(
+        "INSERT INTO change_log (instrument_id, kind, first_ts, end_ts)
+         SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[])",
+        &[&id, &kind, &first, &end],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Create missing instruments (an explicit last trade / first notice date fills in or
 /// replaces the stored one), counting the new ones.
 async fn upsert_instruments(
     tx: &tokio_postgres::Transaction<'_>,
     instruments: &[tradeassist_model::NewInstrument],
     stats: &mut IngestStats,
+    changes: &mut Vec<PendingChange>,
 ) -> Result<()> {
     if instruments.is_empty() {
         return Ok(());
     }
+    let stored = tx
+        .prepare("SELECT id, last_trade_date, first_notice_date FROM instruments WHERE symbol = $1")
+        .await?;
     let upsert = tx
         .prepare(
             "INSERT INTO instruments (symbol, asset_class, exchange, timezone, calendar, currency, tick_size,
@@ -707,6 +761,18 @@ async fn upsert_instruments(
         .await?;
     for def in instruments {
         let c = def.contract.as_ref();
+        // An explicit date that replaces the stored one changes everything derived from it.
+        if let Some(row) = tx.query_opt(&stored, &[&def.symbol]).await? {
+            let (id, last_trade, first_notice): (i64, Option<NaiveDate>, Option<NaiveDate>) =
+                (row.get(0), row.get(1), row.get(2));
+            let differs =
+                |new: Option<NaiveDate>, old: Option<NaiveDate>| new.is_some() && new != old;
+            if differs(c.and_then(|c| c.last_trade_date), last_trade)
+                || differs(c.and_then(|c| c.first_notice_date), first_notice)
+            {
+                changes.push((id, ChangeKind::Instrument, i64::MIN, i64::MAX));
+            }
+        }
         let created: bool = tx
             .query_one(
                 &upsert,
@@ -738,6 +804,7 @@ async fn write_open_interest(
     tx: &tokio_postgres::Transaction<'_>,
     open_interest: &[(String, Vec<crate::OpenInterestReading>)],
     stats: &mut IngestStats,
+    changes: &mut Vec<PendingChange>,
 ) -> Result<()> {
     let oi_symbols: BTreeSet<&str> = open_interest.iter().map(|(s, _)| s.as_str()).collect();
     let oi_ids = instrument_ids(tx, &oi_symbols).await?;
@@ -754,6 +821,9 @@ async fn write_open_interest(
         )
         .await?;
         stats.open_interest_written += readings.len() as u64;
+        if let (Some(first), Some(last)) = (ts.first(), ts.last()) {
+            changes.push((id, ChangeKind::Bars, *first, last.saturating_add(1)));
+        }
     }
     Ok(())
 }
@@ -932,7 +1002,8 @@ async fn ingest_tx(
     store.ensure_partitions(client, &months).await?;
 
     let tx = client.transaction().await?;
-    upsert_instruments(&tx, &batch.instruments, &mut stats).await?;
+    let mut changes = Vec::new();
+    upsert_instruments(&tx, &batch.instruments, &mut stats, &mut changes).await?;
     let series_symbols: BTreeSet<&str> = batch.series.iter().map(|s| s.symbol.as_str()).collect();
     let ids = instrument_ids(&tx, &series_symbols).await?;
     let extents = series_extents(batch, &ids);
@@ -969,8 +1040,9 @@ async fn ingest_tx(
     update_series_stats(&tx, &extents, &added).await?;
     stats.bars_written = batch.series.iter().map(|s| s.bars.len() as u64).sum();
     record_backlog(&tx, &extents).await?;
-    write_open_interest(&tx, &batch.open_interest, &mut stats).await?;
+    write_open_interest(&tx, &batch.open_interest, &mut stats, &mut changes).await?;
     credit_source(&tx, &batch.source, &stats).await?;
+    log_changes(&tx, &extents, changes).await?;
     tx.commit().await?;
     Ok(stats)
 }
@@ -998,6 +1070,7 @@ async fn ingest_stream_tx(
     let mut stats = IngestStats::default();
     let mut extents: BTreeMap<SeriesKey, (i64, i64)> = BTreeMap::new();
     let mut months = BTreeSet::new();
+    let mut changes = Vec::new();
     loop {
         let batch = match chunks.recv().await {
             Some(crate::IngestMessage::Chunk(batch)) => batch,
@@ -1005,7 +1078,7 @@ async fn ingest_stream_tx(
             // Dropping `tx` rolls everything back.
             None => return Err(StoreError::Aborted),
         };
-        upsert_instruments(&tx, &batch.instruments, &mut stats).await?;
+        upsert_instruments(&tx, &batch.instruments, &mut stats, &mut changes).await?;
         let symbols: BTreeSet<&str> = batch.series.iter().map(|s| s.symbol.as_str()).collect();
         let ids = instrument_ids(&tx, &symbols).await?;
         for (key, (first, last)) in series_extents(&batch, &ids) {
@@ -1026,7 +1099,7 @@ async fn ingest_stream_tx(
             copy_bars(&tx, "bars_stream", &staged).await?;
         }
         stats.bars_written += staged.len() as u64;
-        write_open_interest(&tx, &batch.open_interest, &mut stats).await?;
+        write_open_interest(&tx, &batch.open_interest, &mut stats, &mut changes).await?;
     }
     // This transaction holds no lock on `bars` yet, so creating partitions elsewhere is safe.
     {
@@ -1038,6 +1111,7 @@ async fn ingest_stream_tx(
     update_series_stats(&tx, &extents, &added).await?;
     record_backlog(&tx, &extents).await?;
     credit_source(&tx, source, &stats).await?;
+    log_changes(&tx, &extents, changes).await?;
     tx.commit().await?;
     Ok(stats)
 }
@@ -1425,6 +1499,38 @@ impl Store for PostgresStore {
         history: crate::RollHistory,
     ) -> Result<()> {
         self.write_roll_history_impl(key, history).await
+    }
+
+    async fn change_seq(&self) -> Result<i64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_log")
+            .await?;
+        Ok(client.query_one(&stmt, &[]).await?.get(0))
+    }
+
+    async fn changes_since(&self, after: i64) -> Result<Vec<crate::ChangeRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT c.seq, c.instrument_id, i.root, c.kind, c.first_ts, c.end_ts
+                 FROM change_log c LEFT JOIN instruments i ON i.id = c.instrument_id
+                 WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
+                &[&after, &(crate::MAX_CHANGES_PER_READ as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::ChangeRecord {
+                    seq: r.get(0),
+                    instrument_id: r.get(1),
+                    root: r.get(2),
+                    kind: ChangeKind::parse(r.get(3))?,
+                    first_ts: r.get(4),
+                    end_ts: r.get(5),
+                })
+            })
+            .collect()
     }
 }
 

@@ -301,6 +301,24 @@ CREATE TABLE roll_history_events (
 );
 "#,
     ),
+    (
+        5,
+        r#"
+-- What every ingest, factor import and delete changed, appended in the same transaction
+-- (under an exclusive lock taken just before the insert, so seq order is commit order):
+-- servers follow it to invalidate exactly the cached answers that depend on the change.
+CREATE TABLE change_log (
+    seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    instrument_id BIGINT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('bars', 'factors', 'instrument')),
+    first_ts      BIGINT NOT NULL,
+    end_ts        BIGINT NOT NULL
+);
+"#,
+        r#"
+DROP TABLE change_log;
+"#,
+    ),
 ];
 
 /// Serialises migrations of concurrent processes on the same schema.

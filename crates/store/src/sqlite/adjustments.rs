@@ -30,6 +30,7 @@ fn write_factors_blocking(conn: &mut Connection, sets: &[FactorSet]) -> Result<u
             "DELETE FROM corporate_factors WHERE instrument_id = ?1",
             [id],
         )?;
+        super::log_change(&tx, id, crate::ChangeKind::Factors, i64::MIN, i64::MAX)?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO corporate_factors (instrument_id, date, price_factor, split_factor, reference_price)
              VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -19,7 +19,7 @@ use tradeassist_model::{
 
 use crate::archive::{self, ArchiveReport};
 use crate::{
-    BarQuery, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
+    BarQuery, ChangeKind, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
     OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
     SeriesInfo, Store, StoreError,
 };
@@ -44,6 +44,50 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The change watch: a dedicated read-only connection whose `PRAGMA data_version` moves
+    /// when any other connection (of this or another process) commits.
+    watch: Mutex<Option<Watch>>,
+}
+
+struct Watch {
+    conn: Connection,
+    data_version: i64,
+    seq: i64,
+}
+
+impl Watch {
+    fn open(path: &Path) -> rusqlite::Result<Watch> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let seq = max_change_seq(&conn)?;
+        Ok(Watch {
+            conn,
+            data_version,
+            seq,
+        })
+    }
+
+    /// The newest change seq: the log is read only when the database changed since the last look.
+    fn seq(&mut self) -> rusqlite::Result<i64> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if v != self.data_version {
+            self.seq = max_change_seq(&self.conn)?;
+            self.data_version = v;
+        }
+        Ok(self.seq)
+    }
+}
+
+fn max_change_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM change_log", [], |r| {
+        r.get(0)
+    })
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -88,6 +132,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                watch: Mutex::new(None),
             }),
         })
     }
@@ -285,15 +330,27 @@ fn ingest_chunk(
                  first_notice_date = COALESCE(excluded.first_notice_date, first_notice_date)",
         )?;
         for def in &batch.instruments {
-            let existed: bool = tx
+            type Stored = (i64, Option<String>, Option<String>);
+            let stored: Option<Stored> = tx
                 .query_row(
-                    "SELECT 1 FROM instruments WHERE symbol = ?1",
+                    "SELECT id, last_trade_date, first_notice_date FROM instruments WHERE symbol = ?1",
                     [&def.symbol],
-                    |_| Ok(()),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
-                .optional()?
-                .is_some();
+                .optional()?;
+            let existed = stored.is_some();
             let c = def.contract.as_ref();
+            // An explicit date that replaces the stored one changes everything derived from it.
+            if let Some((id, last_trade, first_notice)) = &stored {
+                let differs = |new: Option<chrono::NaiveDate>, old: &Option<String>| {
+                    new.is_some_and(|d| old.as_deref() != Some(d.to_string().as_str()))
+                };
+                if differs(c.and_then(|c| c.last_trade_date), last_trade)
+                    || differs(c.and_then(|c| c.first_notice_date), first_notice)
+                {
+                    log_change(tx, *id, ChangeKind::Instrument, i64::MIN, i64::MAX)?;
+                }
+            }
             insert.execute(params![
                 def.symbol,
                 def.asset_class.as_str(),
@@ -336,6 +393,11 @@ fn ingest_chunk(
             write_series(tx, &mut upsert, id, res, &series.bars)?;
             stats.bars_written += series.bars.len() as u64;
             record_backlog(tx, id, res, &series.bars)?;
+            let first = series.bars.iter().map(Bar::ts).min();
+            let last = series.bars.iter().map(Bar::ts).max();
+            if let (Some(first), Some(last)) = (first, last) {
+                log_change(tx, id, ChangeKind::Bars, first, last.saturating_add(1))?;
+            }
         }
         let mut oi = tx.prepare_cached(
             "INSERT INTO open_interest (instrument_id, ts, value) VALUES (?1, ?2, ?3)
@@ -345,6 +407,11 @@ fn ingest_chunk(
             let id = id_of(symbol)?;
             for r in readings {
                 oi.execute(params![id, r.ts, r.value])?;
+            }
+            let first = readings.iter().map(|r| r.ts).min();
+            let last = readings.iter().map(|r| r.ts).max();
+            if let (Some(first), Some(last)) = (first, last) {
+                log_change(tx, id, ChangeKind::Bars, first, last.saturating_add(1))?;
             }
             stats.open_interest_written += readings.len() as u64;
         }
@@ -517,6 +584,32 @@ fn recount_series(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
          SELECT instrument_id, resolution, MIN(ts), MAX(ts), COUNT(*) FROM bars
          GROUP BY instrument_id, resolution;",
     )
+}
+
+/// Append one entry to the change log (inside the caller's transaction).
+pub(super) fn log_change(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    kind: ChangeKind,
+    first: i64,
+    end: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO change_log (instrument_id, kind, first_ts, end_ts) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, kind.as_str(), first, end])?;
+    Ok(())
+}
+
+/// Log a delete of every bar before `before` (from the extents, before they are recounted).
+fn log_delete_before(tx: &rusqlite::Transaction<'_>, before: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO change_log (instrument_id, kind, first_ts, end_ts)
+         SELECT instrument_id, 'bars', MIN(first_ts), ?1 FROM series_stats
+         WHERE first_ts < ?1 GROUP BY instrument_id ORDER BY instrument_id",
+        [before],
+    )?;
+    Ok(())
 }
 
 /// Note the range of a written series for the rollup refresh (same transaction as the bars).
@@ -1052,6 +1145,49 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         self.write_roll_history_impl(key, history).await
     }
+
+    async fn change_seq(&self) -> Result<i64> {
+        // Answered inline (no blocking-pool hop): `PRAGMA data_version` reads the WAL index
+        // header in shared memory, a few microseconds; the log is read only after a commit.
+        let mut watch = self.inner.watch.lock().expect("change watch");
+        if watch.is_none() {
+            *watch = Some(Watch::open(&self.inner.path)?);
+        }
+        Ok(watch.as_mut().expect("opened").seq()?)
+    }
+
+    async fn changes_since(&self, after: i64) -> Result<Vec<crate::ChangeRecord>> {
+        self.try_read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT c.seq, c.instrument_id, i.root, c.kind, c.first_ts, c.end_ts
+                 FROM change_log c LEFT JOIN instruments i ON i.id = c.instrument_id
+                 WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, crate::MAX_CHANGES_PER_READ as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (seq, instrument_id, root, kind, first_ts, end_ts) = row?;
+                Ok(crate::ChangeRecord {
+                    seq,
+                    instrument_id,
+                    root,
+                    kind: ChangeKind::parse(&kind)?,
+                    first_ts,
+                    end_ts,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
 }
 
 /// Map a UNIQUE violation on the saved-query name to a conflict (by SQLite's extended error
@@ -1081,6 +1217,7 @@ impl Maintenance for SqliteStore {
     async fn retention(&self, older_than: i64) -> Result<u64> {
         self.write(move |c| {
             let tx = c.transaction()?;
+            log_delete_before(&tx, older_than)?;
             let n = tx.execute("DELETE FROM bars WHERE ts < ?1", [older_than])?;
             tx.execute("DELETE FROM rollups WHERE start < ?1", [older_than])?;
             recount_series(&tx)?;
@@ -1120,6 +1257,7 @@ impl Maintenance for SqliteStore {
                 report.files.push(archive::write_series(&dir, &symbol, resolution, &bars)?);
                 report.bars += bars.len() as u64;
             }
+            log_delete_before(&tx, before)?;
             let removed = tx.execute("DELETE FROM bars WHERE ts < ?1", [before])? as u64;
             tx.execute("DELETE FROM rollups WHERE start < ?1", [before])?;
             recount_series(&tx)?;

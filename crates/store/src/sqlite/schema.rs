@@ -311,6 +311,23 @@ DROP TABLE saved_queries;
 ALTER TABLE saved_queries_v3 RENAME TO saved_queries;
 "#,
     ),
+    (
+        5,
+        r#"
+-- What every ingest, factor import and delete changed, appended in the same transaction:
+-- servers follow it to invalidate exactly the cached answers that depend on the change.
+CREATE TABLE change_log (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instrument_id INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('bars', 'factors', 'instrument')),
+    first_ts      INTEGER NOT NULL,
+    end_ts        INTEGER NOT NULL
+);
+"#,
+        r#"
+DROP TABLE change_log;
+"#,
+    ),
 ];
 
 /// Bring the schema to the newest version.
