@@ -109,10 +109,7 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
         let reads = Arc::new(reads::Counters::default());
         Service {
-            store: metered::MeteredStore::wrap(Arc::new(reads::CountingStore {
-                inner: store,
-                counters: reads.clone(),
-            })),
+            store: metered::MeteredStore::counting(store, reads.clone()),
             limits,
             live: Arc::default(),
             redis: None,

@@ -22,6 +22,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::reads::Counters;
 use async_trait::async_trait;
 use tradeassist_model::{
     Bar, DataSource, Instrument, NewSavedQuery, Resolution, SavedQuery, TimeRange,
@@ -39,15 +40,35 @@ pub const INGEST_BARS: &str = "tradeassist_ingest_bars_total";
 /// Histogram of whole imports, labelled `outcome`.
 pub const IMPORT_DURATION: &str = "tradeassist_import_duration_seconds";
 
-/// A [`Store`] that measures every call of the store it wraps.
+/// A [`Store`] that measures every call of the store it wraps and counts its reads by kind
+/// ([`crate::StoreReads`]).
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
+    reads: Arc<Counters>,
 }
 
 impl MeteredStore {
     /// Wrap `store`.
     pub fn wrap(store: Arc<dyn Store>) -> Arc<MeteredStore> {
-        Arc::new(MeteredStore { inner: store })
+        Self::counting(store, Arc::default())
+    }
+
+    /// Wrap `store`, counting its reads into `reads`.
+    pub(crate) fn counting(store: Arc<dyn Store>, reads: Arc<Counters>) -> Arc<MeteredStore> {
+        Arc::new(MeteredStore {
+            inner: store,
+            reads,
+        })
+    }
+
+    /// Run `call`, counting it as a read of its kind and recording its latency.
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.reads.count(operation);
+        timed(operation, call).await
     }
 
     /// The wrapped store.
@@ -83,24 +104,26 @@ impl Store for MeteredStore {
     }
 
     async fn schema_status(&self) -> Result<SchemaStatus> {
-        timed("schema_status", self.inner.schema_status()).await
+        self.timed("schema_status", self.inner.schema_status())
+            .await
     }
 
     async fn newest_bars(&self) -> Result<Vec<NewestBar>> {
-        timed("newest_bars", self.inner.newest_bars()).await
+        self.timed("newest_bars", self.inner.newest_bars()).await
     }
 
     async fn change_seq(&self) -> Result<i64> {
-        timed("change_seq", self.inner.change_seq()).await
+        self.timed("change_seq", self.inner.change_seq()).await
     }
 
     async fn changes_since(&self, after: i64) -> Result<Vec<tradeassist_store::ChangeRecord>> {
-        timed("changes_since", self.inner.changes_since(after)).await
+        self.timed("changes_since", self.inner.changes_since(after))
+            .await
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<IngestStats> {
         let source = batch.source.clone();
-        let result = timed("ingest", self.inner.ingest(batch)).await;
+        let result = self.timed("ingest", self.inner.ingest(batch)).await;
         count_ingested(&source, &result);
         result
     }
@@ -110,29 +133,32 @@ impl Store for MeteredStore {
         source: String,
         chunks: tokio::sync::mpsc::Receiver<IngestMessage>,
     ) -> Result<IngestStats> {
-        let result = timed(
-            "ingest_stream",
-            self.inner.ingest_stream(source.clone(), chunks),
-        )
-        .await;
+        let result = self
+            .timed(
+                "ingest_stream",
+                self.inner.ingest_stream(source.clone(), chunks),
+            )
+            .await;
         count_ingested(&source, &result);
         result
     }
 
     async fn instrument(&self, symbol: &str) -> Result<Option<Instrument>> {
-        timed("instrument", self.inner.instrument(symbol)).await
+        self.timed("instrument", self.inner.instrument(symbol))
+            .await
     }
 
     async fn search_instruments(&self, filter: &InstrumentFilter) -> Result<Vec<Instrument>> {
-        timed("search_instruments", self.inner.search_instruments(filter)).await
+        self.timed("search_instruments", self.inner.search_instruments(filter))
+            .await
     }
 
     async fn series(&self, instrument_id: i64) -> Result<Vec<SeriesInfo>> {
-        timed("series", self.inner.series(instrument_id)).await
+        self.timed("series", self.inner.series(instrument_id)).await
     }
 
     async fn read_bars(&self, query: BarQuery) -> Result<Vec<Bar>> {
-        timed("read_bars", self.inner.read_bars(query)).await
+        self.timed("read_bars", self.inner.read_bars(query)).await
     }
 
     async fn count_bars(
@@ -142,7 +168,7 @@ impl Store for MeteredStore {
         range: TimeRange,
         cap: u64,
     ) -> Result<u64> {
-        timed(
+        self.timed(
             "count_bars",
             self.inner.count_bars(instrument_id, resolution, range, cap),
         )
@@ -155,7 +181,7 @@ impl Store for MeteredStore {
         resolution: Resolution,
         ts: i64,
     ) -> Result<Option<Bar>> {
-        timed(
+        self.timed(
             "bar_before",
             self.inner.bar_before(instrument_id, resolution, ts),
         )
@@ -167,7 +193,7 @@ impl Store for MeteredStore {
         instrument_id: i64,
         range: TimeRange,
     ) -> Result<Vec<OpenInterestReading>> {
-        timed(
+        self.timed(
             "read_open_interest",
             self.inner.read_open_interest(instrument_id, range),
         )
@@ -175,7 +201,7 @@ impl Store for MeteredStore {
     }
 
     async fn create_saved_query(&self, query: NewSavedQuery, now: i64) -> Result<SavedQuery> {
-        timed(
+        self.timed(
             "create_saved_query",
             self.inner.create_saved_query(query, now),
         )
@@ -183,11 +209,12 @@ impl Store for MeteredStore {
     }
 
     async fn saved_query(&self, id: i64) -> Result<Option<SavedQuery>> {
-        timed("saved_query", self.inner.saved_query(id)).await
+        self.timed("saved_query", self.inner.saved_query(id)).await
     }
 
     async fn list_saved_queries(&self, search: Option<&str>) -> Result<Vec<SavedQuery>> {
-        timed("list_saved_queries", self.inner.list_saved_queries(search)).await
+        self.timed("list_saved_queries", self.inner.list_saved_queries(search))
+            .await
     }
 
     async fn update_saved_query(
@@ -196,7 +223,7 @@ impl Store for MeteredStore {
         query: NewSavedQuery,
         now: i64,
     ) -> Result<SavedQuery> {
-        timed(
+        self.timed(
             "update_saved_query",
             self.inner.update_saved_query(id, query, now),
         )
@@ -204,11 +231,12 @@ impl Store for MeteredStore {
     }
 
     async fn delete_saved_query(&self, id: i64) -> Result<()> {
-        timed("delete_saved_query", self.inner.delete_saved_query(id)).await
+        self.timed("delete_saved_query", self.inner.delete_saved_query(id))
+            .await
     }
 
     async fn mark_saved_query_run(&self, id: i64, now: i64) -> Result<()> {
-        timed(
+        self.timed(
             "mark_saved_query_run",
             self.inner.mark_saved_query_run(id, now),
         )
@@ -216,15 +244,17 @@ impl Store for MeteredStore {
     }
 
     async fn data_sources(&self) -> Result<Vec<DataSource>> {
-        timed("data_sources", self.inner.data_sources()).await
+        self.timed("data_sources", self.inner.data_sources()).await
     }
 
     async fn rollup_backlog(&self) -> Result<Vec<RollupBacklog>> {
-        timed("rollup_backlog", self.inner.rollup_backlog()).await
+        self.timed("rollup_backlog", self.inner.rollup_backlog())
+            .await
     }
 
     async fn write_rollups(&self, write: RollupWrite) -> Result<()> {
-        timed("write_rollups", self.inner.write_rollups(write)).await
+        self.timed("write_rollups", self.inner.write_rollups(write))
+            .await
     }
 
     async fn read_rollups(
@@ -233,7 +263,7 @@ impl Store for MeteredStore {
         key: &RollupKey,
         range: TimeRange,
     ) -> Result<RollupSet> {
-        timed(
+        self.timed(
             "read_rollups",
             self.inner.read_rollups(instrument_id, key, range),
         )
@@ -241,11 +271,13 @@ impl Store for MeteredStore {
     }
 
     async fn write_factors(&self, sets: Vec<FactorSet>) -> Result<u64> {
-        timed("write_factors", self.inner.write_factors(sets)).await
+        self.timed("write_factors", self.inner.write_factors(sets))
+            .await
     }
 
     async fn factors(&self, instrument_id: i64) -> Result<Vec<FactorRecord>> {
-        timed("factors", self.inner.factors(instrument_id)).await
+        self.timed("factors", self.inner.factors(instrument_id))
+            .await
     }
 
     async fn roll_history(
@@ -253,11 +285,12 @@ impl Store for MeteredStore {
         key: &RollHistoryKey,
         fingerprint: &str,
     ) -> Result<Option<RollHistory>> {
-        timed("roll_history", self.inner.roll_history(key, fingerprint)).await
+        self.timed("roll_history", self.inner.roll_history(key, fingerprint))
+            .await
     }
 
     async fn write_roll_history(&self, key: &RollHistoryKey, history: RollHistory) -> Result<()> {
-        timed(
+        self.timed(
             "write_roll_history",
             self.inner.write_roll_history(key, history),
         )
