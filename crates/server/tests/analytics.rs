@@ -125,6 +125,19 @@ async fn features_as_parquet_read_back_equal_the_json_matrix() {
     let schema = batches[0].schema();
     let fields: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(fields[0], "ts");
+    assert_eq!(
+        schema.field(0).data_type(),
+        &arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Millisecond, Some("UTC".into()))
+    );
+    let ts = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow_array::TimestampMillisecondArray>()
+        .unwrap();
+    assert_eq!(
+        tradeassist_model::rfc3339(ts.value(0) / 1000),
+        json["ts"][0].as_str().unwrap()
+    );
     assert_eq!(&fields[1..], &names[..]);
     let close = batches[0]
         .column(4)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampSecondArray};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -163,18 +163,25 @@ pub fn feature_columns(r: &IndicatorResult) -> Vec<(String, Vec<Option<f64>>)> {
     columns
 }
 
-/// The feature matrix as one Parquet file: `ts` (timestamp seconds, UTC) and one nullable
+/// The feature matrix as one Parquet file: `ts` (timestamp in milliseconds, UTC: Parquet's
+/// own `TIMESTAMP(MILLIS)`, which pyarrow and Polars read as a timestamp) and one nullable
 /// float64 column per feature.
 pub fn features_parquet(r: &IndicatorResult) -> Result<Vec<u8>, ServiceError> {
     let columns = feature_columns(r);
     let mut fields = vec![Field::new(
         "ts",
-        DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         false,
     )];
     let mut arrays: Vec<ArrayRef> = vec![Arc::new(
-        TimestampSecondArray::from(r.series.bars.iter().map(|b| b.start).collect::<Vec<_>>())
-            .with_timezone("UTC"),
+        TimestampMillisecondArray::from(
+            r.series
+                .bars
+                .iter()
+                .map(|b| b.start.saturating_mul(1000))
+                .collect::<Vec<_>>(),
+        )
+        .with_timezone("UTC"),
     )];
     for (name, values) in columns {
         fields.push(Field::new(name, DataType::Float64, true));
