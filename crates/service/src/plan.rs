@@ -65,6 +65,9 @@ pub struct Plan {
     pub(crate) query: Query,
     pub(crate) now: i64,
     pub(crate) series: Vec<SeriesPlan>,
+    /// Most bars one derivation may return: `max_bars_per_response` for a fetch, unbounded
+    /// for an export (which streams its bars in pieces).
+    pub(crate) max_output: usize,
 }
 
 impl Plan {
@@ -224,6 +227,18 @@ impl Service {
     /// Resolve a query into a plan, refusing (`TooLarge`) what would exceed the limits before
     /// reading any bar: gap filling is sized from the calendar, reads from the stored extents.
     pub async fn plan(&self, query: &Query, now: i64) -> Result<Plan, ServiceError> {
+        self.plan_for(query, now, false).await
+    }
+
+    /// [`Service::plan`], or (`export`) the plan of an export: no bound on the output, and
+    /// the read bound checked only for series read in one piece (a chunked series is bounded
+    /// per piece when it runs, see [`crate::export`]).
+    pub(crate) async fn plan_for(
+        &self,
+        query: &Query,
+        now: i64,
+        export: bool,
+    ) -> Result<Plan, ServiceError> {
         if query.symbols.len() > self.limits.max_symbols {
             return Err(ServiceError::invalid(
                 "symbols",
@@ -247,30 +262,16 @@ impl Service {
                     self.plan_continuous(query, now, symbol, contracts).await?
                 }
             };
-            let work = self.check_work(query, &plan, &stored);
-            let limit = self.limits.max_base_bars as u64;
-            let mut reads = work.certain_reads;
-            // When the estimate says the budget is exceeded, count exactly (capped) before
-            // refusing: a dense stretch elsewhere must not refuse a sparse window.
-            if reads == 0 && work.estimated_reads > limit.saturating_sub(read) {
-                let cap = limit.saturating_sub(read);
-                for (id, _) in &stored {
-                    reads += self
-                        .store
-                        .count_bars(*id, plan.base, work.read, cap.saturating_sub(reads))
-                        .await?;
-                    if reads > cap {
-                        break;
-                    }
+            if export {
+                if !crate::export::chunked(query, &plan) {
+                    let work = self.check_work(query, &plan, &stored);
+                    self.check_reads(&work, &plan, &stored, 0).await?;
                 }
+                series.push(plan);
+                continue;
             }
-            read = read.saturating_add(reads);
-            if read > limit {
-                return Err(too_large(format!(
-                    "the request reads {read} stored bars, more than the {} one request may read",
-                    self.limits.max_base_bars
-                )));
-            }
+            let work = self.check_work(query, &plan, &stored);
+            read = self.check_reads(&work, &plan, &stored, read).await?;
             output = output.saturating_add(work.certain_output);
             if output > self.limits.max_bars_per_response as u64 {
                 return Err(too_large(format!(
@@ -284,7 +285,46 @@ impl Service {
             query: query.clone(),
             now,
             series,
+            max_output: if export {
+                usize::MAX
+            } else {
+                self.limits.max_bars_per_response
+            },
         })
+    }
+
+    /// Add a series' reads to the `read` so far, refusing when the total exceeds
+    /// `max_base_bars`. When the estimate says the budget is exceeded, count exactly (capped)
+    /// before refusing: a dense stretch elsewhere must not refuse a sparse window.
+    async fn check_reads(
+        &self,
+        work: &Work,
+        plan: &SeriesPlan,
+        stored: &[(i64, SeriesInfo)],
+        read: u64,
+    ) -> Result<u64, ServiceError> {
+        let limit = self.limits.max_base_bars as u64;
+        let mut reads = work.certain_reads;
+        if reads == 0 && work.estimated_reads > limit.saturating_sub(read) {
+            let cap = limit.saturating_sub(read);
+            for (id, _) in stored {
+                reads += self
+                    .store
+                    .count_bars(*id, plan.base, work.read, cap.saturating_sub(reads))
+                    .await?;
+                if reads > cap {
+                    break;
+                }
+            }
+        }
+        let read = read.saturating_add(reads);
+        if read > limit {
+            return Err(too_large(format!(
+                "the request reads {read} stored bars, more than the {} one request may read",
+                self.limits.max_base_bars
+            )));
+        }
+        Ok(read)
     }
 
     async fn plan_instrument(

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod audit;
 pub mod dto;
 pub mod error;
+mod export;
 mod handlers;
 pub mod metrics;
 mod page;
@@ -131,6 +132,8 @@ pub struct ApiPath<T>(pub T);
     info(title = "TradeAssist Historical Data", description = "Historical OHLCV bars for stocks, indexes and futures."),
     paths(
         handlers::fetch,
+        handlers::export_get,
+        handlers::export_post,
         handlers::frequencies,
         handlers::sources,
         handlers::instruments,
@@ -160,6 +163,10 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
     let state = AppState { service };
     let api = Router::new()
         .route("/fetch", post(handlers::fetch))
+        .route(
+            "/export",
+            get(handlers::export_get).post(handlers::export_post),
+        )
         .route("/frequencies", get(handlers::frequencies))
         .route("/sources", get(handlers::sources))
         .route("/instruments", get(handlers::instruments))
