@@ -127,9 +127,7 @@ impl ExportEncoder {
         let kind = match format {
             ExportFormat::Csv => Kind::Csv(CsvLayout {
                 multi: series.len() > 1,
-                open_interest: series
-                    .iter()
-                    .any(|s| s.future && s.base == Resolution::Day),
+                open_interest: series.iter().any(|s| s.future && s.base == Resolution::Day),
                 detail: false,
                 contract: series.iter().any(|s| s.continuous),
             }),
@@ -137,8 +135,8 @@ impl ExportEncoder {
             ExportFormat::Parquet => {
                 let schema = Arc::new(parquet_schema());
                 let buf = SharedBuf::default();
-                let writer = ArrowWriter::try_new(buf.clone(), schema.clone(), None)
-                    .map_err(io_err)?;
+                let writer =
+                    ArrowWriter::try_new(buf.clone(), schema.clone(), None).map_err(io_err)?;
                 Kind::Parquet {
                     writer: Box::new(writer),
                     buf,
@@ -243,8 +241,12 @@ fn record_batch(schema: Arc<Schema>, symbol: &str, chunk: &ExportChunk) -> io::R
         price(|o| o.high),
         price(|o| o.low),
         price(|o| o.close),
-        Arc::new(Float64Array::from_iter_values(bars.iter().map(|b| b.volume))),
-        Arc::new(Float64Array::from_iter(bars.iter().map(|b| b.open_interest))),
+        Arc::new(Float64Array::from_iter_values(
+            bars.iter().map(|b| b.volume),
+        )),
+        Arc::new(Float64Array::from_iter(
+            bars.iter().map(|b| b.open_interest),
+        )),
         Arc::new(Float64Array::from_iter(bars.iter().map(|b| b.vwap))),
         Arc::new(Date32Array::from_iter(bars.iter().map(|b| {
             b.date
@@ -253,9 +255,9 @@ fn record_batch(schema: Arc<Schema>, symbol: &str, chunk: &ExportChunk) -> io::R
         Arc::new(BooleanArray::from_iter(
             bars.iter().map(|b| Some(b.complete)),
         )),
-        Arc::new(StringArray::from_iter(
-            (0..bars.len()).map(|i| contracts.and_then(|c| c.get(i)).map(|c| c.to_string())),
-        )),
+        Arc::new(StringArray::from_iter((0..bars.len()).map(|i| {
+            contracts.and_then(|c| c.get(i)).map(|c| c.to_string())
+        }))),
     ];
     RecordBatch::try_new(schema, columns).map_err(io_err)
 }

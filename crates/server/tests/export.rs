@@ -18,7 +18,9 @@ fn cli(app: &TestApp) -> Db {
 }
 
 async fn get(app: &TestApp, query: &str) -> reqwest::Response {
-    reqwest::get(app.api(&format!("export?{query}"))).await.unwrap()
+    reqwest::get(app.api(&format!("export?{query}")))
+        .await
+        .unwrap()
 }
 
 /// The pieces of an export (one session or trading day each) concatenated equal `fetch`.
@@ -26,8 +28,8 @@ async fn get(app: &TestApp, query: &str) -> reqwest::Response {
 async fn chunks_concatenated_equal_fetch() {
     let app = spawn_app().await;
     let cases = [
-        "symbols=AAPL,SPY&frequency=1m&start=2013-10-01&end=2013-12-31",
-        "symbols=AAPL,SPY&frequency=5m&start=2013-10-01&end=2013-12-31",
+        "symbols=BAC,SPY&frequency=1m&start=2013-10-01&end=2013-12-31",
+        "symbols=BAC,SPY&frequency=5m&start=2013-10-01&end=2013-12-31",
         "symbols=SPY&frequency=1h&start=2013-10-01&end=2013-12-31",
         "symbols=SPY&frequency=1d&start=2013-10-01&end=2013-12-31&base=1m",
         "symbols=SPY&frequency=1m&start=2013-10-01&end=2013-12-31&session=extended",
@@ -57,7 +59,10 @@ async fn chunks_concatenated_equal_fetch() {
             assert_eq!(&s.bars, bars, "{text}: {}", s.instrument.symbol);
         }
         eprintln!("{text}: {total} bars in {chunks} chunks");
-        if !text.contains(".c.0") && !text.contains("1w") && !text.contains("ESZ13&frequency=1d&start") {
+        if !text.contains(".c.0")
+            && !text.contains("1w")
+            && !text.contains("ESZ13&frequency=1d&start")
+        {
             assert!(chunks > 1, "{text}: expected several chunks, got {chunks}");
         }
     }
@@ -70,15 +75,44 @@ async fn csv_and_ndjson_equal_the_cli_query_output() {
     for (query, args) in [
         (
             AAPL_2013,
-            vec!["--symbol", "AAPL", "--frequency", "1d", "--start", "2013-01-01", "--end", "2013-12-31"],
+            vec![
+                "--symbol",
+                "AAPL",
+                "--frequency",
+                "1d",
+                "--start",
+                "2013-01-01",
+                "--end",
+                "2013-12-31",
+            ],
         ),
         (
-            "symbols=AAPL,SPY&frequency=5m&start=2013-10-01&end=2013-12-31",
-            vec!["--symbol", "AAPL", "--symbol", "SPY", "--frequency", "5m", "--start", "2013-10-01", "--end", "2013-12-31"],
+            "symbols=BAC,SPY&frequency=5m&start=2013-10-01&end=2013-12-31",
+            vec![
+                "--symbol",
+                "BAC",
+                "--symbol",
+                "SPY",
+                "--frequency",
+                "5m",
+                "--start",
+                "2013-10-01",
+                "--end",
+                "2013-12-31",
+            ],
         ),
         (
             "symbols=ES.c.0&frequency=1h&start=2013-10-01&end=2013-12-31",
-            vec!["--symbol", "ES.c.0", "--frequency", "1h", "--start", "2013-10-01", "--end", "2013-12-31"],
+            vec![
+                "--symbol",
+                "ES.c.0",
+                "--frequency",
+                "1h",
+                "--start",
+                "2013-10-01",
+                "--end",
+                "2013-12-31",
+            ],
         ),
     ] {
         for format in ["csv", "ndjson"] {
@@ -86,10 +120,17 @@ async fn csv_and_ndjson_equal_the_cli_query_output() {
             assert_eq!(resp.status(), 200, "{query}");
             let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
             assert!(
-                ct.starts_with(if format == "csv" { "text/csv" } else { "application/x-ndjson" }),
+                ct.starts_with(if format == "csv" {
+                    "text/csv"
+                } else {
+                    "application/x-ndjson"
+                }),
                 "{ct}"
             );
-            let cd = resp.headers()["content-disposition"].to_str().unwrap().to_string();
+            let cd = resp.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_string();
             assert!(cd.starts_with("attachment; filename=\""), "{cd}");
             assert!(cd.ends_with(&format!(".{format}\"")), "{cd}");
             let body = resp.text().await.unwrap();
@@ -101,7 +142,11 @@ async fn csv_and_ndjson_equal_the_cli_query_output() {
             assert_eq!(body, stdout, "{query} {format}");
         }
     }
-    let body = get(&app, &format!("format=csv&{AAPL_2013}")).await.text().await.unwrap();
+    let body = get(&app, &format!("format=csv&{AAPL_2013}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body.lines().count(), 253, "252 trading days + header");
     let cd = get(&app, &format!("format=csv&{AAPL_2013}")).await;
     assert_eq!(
@@ -113,10 +158,13 @@ async fn csv_and_ndjson_equal_the_cli_query_output() {
 #[tokio::test]
 async fn parquet_reads_back_equal_to_fetch() {
     let app = spawn_app().await;
-    let query = "symbols=AAPL,SPY&frequency=5m&start=2013-10-01&end=2013-12-31";
+    let query = "symbols=BAC,SPY&frequency=5m&start=2013-10-01&end=2013-12-31";
     let resp = get(&app, &format!("format=parquet&{query}")).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-type"], "application/vnd.apache.parquet");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.apache.parquet"
+    );
     let bytes = resp.bytes().await.unwrap();
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
     let names: Vec<String> = builder
@@ -128,11 +176,25 @@ async fn parquet_reads_back_equal_to_fetch() {
     assert_eq!(
         names,
         [
-            "symbol", "ts", "open", "high", "low", "close", "volume", "open_interest", "vwap",
-            "date", "complete", "contract"
+            "symbol",
+            "ts",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "open_interest",
+            "vwap",
+            "date",
+            "complete",
+            "contract"
         ]
     );
-    let fetched = app.service.fetch(&query.parse().unwrap(), NOW).await.unwrap();
+    let fetched = app
+        .service
+        .fetch(&query.parse().unwrap(), NOW)
+        .await
+        .unwrap();
     let expected: Vec<_> = fetched
         .series
         .iter()
@@ -175,7 +237,11 @@ async fn post_takes_the_fetch_document() {
     let status = resp.status();
     let body = resp.text().await.unwrap();
     assert_eq!(status, 200, "{body}");
-    let get_body = get(&app, &format!("format=csv&{AAPL_2013}")).await.text().await.unwrap();
+    let get_body = get(&app, &format!("format=csv&{AAPL_2013}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body, get_body);
 }
 
@@ -186,7 +252,11 @@ async fn errors_before_the_first_byte_are_json() {
     assert_eq!(resp.status(), 422);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["details"]["field"], "format", "{body}");
-    let resp = get(&app, "format=csv&symbols=NOPE&frequency=1d&start=2013-01-01").await;
+    let resp = get(
+        &app,
+        "format=csv&symbols=NOPE&frequency=1d&start=2013-01-01",
+    )
+    .await;
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"]["code"].is_string(), "{body}");
@@ -203,10 +273,10 @@ async fn export_is_not_bound_by_max_bars_per_response() {
         ..Default::default()
     })
     .await;
-    let query = "symbols=SPY,AAPL&frequency=1m&start=2013-10-01&end=2013-12-31";
+    let query = "symbols=SPY,BAC&frequency=1m&start=2013-10-01&end=2013-12-31";
     let refused = reqwest::Client::new()
         .post(small.api("fetch"))
-        .json(&json!({"symbols": ["SPY", "AAPL"], "frequency": "1m", "start": "2013-10-01", "end": "2013-12-31"}))
+        .json(&json!({"symbols": ["SPY", "BAC"], "frequency": "1m", "start": "2013-10-01", "end": "2013-12-31"}))
         .send()
         .await
         .unwrap();
@@ -233,7 +303,16 @@ async fn export_is_not_bound_by_max_bars_per_response() {
 async fn cli_export_writes_the_file_or_nothing() {
     let app = spawn_app().await;
     let db = cli(&app);
-    let args = ["--symbol", "AAPL", "--frequency", "1d", "--start", "2013-01-01", "--end", "2013-12-31"];
+    let args = [
+        "--symbol",
+        "AAPL",
+        "--frequency",
+        "1d",
+        "--start",
+        "2013-01-01",
+        "--end",
+        "2013-12-31",
+    ];
     let out = db.dir.path().join("aapl.csv");
     let mut export = vec!["export", "--format", "csv", "--out", out.to_str().unwrap()];
     export.extend(args);
@@ -244,21 +323,44 @@ async fn cli_export_writes_the_file_or_nothing() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout);
 
     let pq = db.dir.path().join("aapl.parquet");
-    let mut export = vec!["export", "--format", "parquet", "--out", pq.to_str().unwrap()];
+    let mut export = vec![
+        "export",
+        "--format",
+        "parquet",
+        "--out",
+        pq.to_str().unwrap(),
+    ];
     export.extend(args);
     db.ok(&export);
     let file = std::fs::File::open(&pq).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 252);
 
     let bad = db.dir.path().join("bad.csv");
-    db.fails(&["export", "--symbol", "NOPE", "--frequency", "1d", "--start", "2013-01-01", "--out", bad.to_str().unwrap()]);
+    db.fails(&[
+        "export",
+        "--symbol",
+        "NOPE",
+        "--frequency",
+        "1d",
+        "--start",
+        "2013-01-01",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!bad.exists());
     let leftovers: Vec<_> = std::fs::read_dir(db.dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains("tradeassist-export"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains("tradeassist-export")
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -14,6 +14,10 @@
 //!   (linear fill looks across the gap), `last_N_bars`, equity corporate-action adjustment, and
 //!   continuous futures (roll decisions and back-adjustment depend on the whole window).
 //!
+//! Completeness is the one flag that depends on what else was read (a bucket ending after the
+//! last base bar read is incomplete): a piece followed by more stored data in the window marks
+//! its buckets by `now` alone, as the whole read of a fetch would.
+//!
 //! `max_bars_per_response` does not apply; each piece reads at most `max_base_bars` bars.
 //! The export is pulled chunk by chunk ([`Export::next_chunk`]); dropping it cancels.
 
@@ -204,20 +208,36 @@ impl Export {
             let mut result = service
                 .fetch_one(&self.plan, &piece, instrument, budget)
                 .await?;
-            if result.bars.is_empty() {
-                // Past the last stored bar: the series is done.
-                if service
+            // Is there stored data after the piece (inside the window)?
+            let more = match TimeRange::new(end, window.end()) {
+                Ok(rest) => !service
                     .store
-                    .series(instrument.id)
+                    .read_bars(tradeassist_store::BarQuery {
+                        instrument_id: instrument.id,
+                        resolution: sp.base,
+                        range: rest,
+                        last: None,
+                        max_rows: 1,
+                    })
                     .await?
-                    .iter()
-                    .find(|s| s.resolution == sp.base)
-                    .is_none_or(|s| s.last_ts < end)
-                {
-                    self.current += 1;
-                    self.cursor = None;
-                }
+                    .is_empty(),
+                Err(_) => false,
+            };
+            if !more {
+                self.current += 1;
+                self.cursor = None;
+            }
+            if result.bars.is_empty() {
                 continue;
+            }
+            if more {
+                // A bucket is complete when it ends by the end of the data read and by `now`.
+                // Alone, a piece would see its data end at its own last bar; the whole read
+                // of a fetch ends after the piece, so only `now` decides.
+                let now = self.plan.now;
+                for b in &mut result.bars {
+                    b.complete = b.end <= now;
+                }
             }
             result.window = sp.window;
             return Ok(Some(ExportChunk { series, result }));
@@ -287,5 +307,6 @@ fn piece_end(sp: &SeriesPlan, start: i64, piece_bars: usize) -> i64 {
 }
 
 fn midnight(d: chrono::NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0).map_or(i64::MAX, |t| t.and_utc().timestamp())
+    d.and_hms_opt(0, 0, 0)
+        .map_or(i64::MAX, |t| t.and_utc().timestamp())
 }

@@ -139,9 +139,7 @@ impl Service {
                 session,
                 window.range,
             ));
-            if matches!(query.bars, BarSpec::Time(_))
-                && bound > plan.max_output as u64
-            {
+            if matches!(query.bars, BarSpec::Time(_)) && bound > plan.max_output as u64 {
                 return Err(ServiceError::TooLarge(format!(
                     "the result would hold about {bound} bars, more than the {} one response may carry; narrow the range, pick a longer frequency or use export",
                     plan.max_output

@@ -22,7 +22,9 @@ pub async fn respond(
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
     let mut export = service.export(&query, now()).await?;
-    let internal = |e: std::io::Error| ApiError::from(tradeassist_service::ServiceError::Internal(e.to_string()));
+    let internal = |e: std::io::Error| {
+        ApiError::from(tradeassist_service::ServiceError::Internal(e.to_string()))
+    };
     let mut encoder = ExportEncoder::new(format, export.series()).map_err(internal)?;
     let mut first = encoder.header().map_err(internal)?;
     match export.next_chunk().await? {

@@ -248,7 +248,10 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<HealthDto
 /// `end`, `preset`, `session`, roll options, `adjust`, ...).
 #[derive(Debug, Clone, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[expect(dead_code, reason = "documentation only: GET parses the raw query string")]
+#[expect(
+    dead_code,
+    reason = "documentation only: GET parses the raw query string"
+)]
 pub struct ExportParams {
     /// `csv` (default), `ndjson` or `parquet`.
     pub format: Option<String>,

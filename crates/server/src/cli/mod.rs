@@ -466,7 +466,8 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
 
 /// A bar-count progress bar on stderr, shown after a second and only on a terminal.
 fn export_progress() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
     bar.set_style(
         indicatif::ProgressStyle::with_template("exporting {spinner} {pos} bars {msg} ({per_sec})")
             .expect("valid template"),
