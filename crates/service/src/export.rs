@@ -22,10 +22,9 @@
 //! The export is pulled chunk by chunk ([`Export::next_chunk`]); dropping it cancels.
 
 use chrono::Days;
-use tradeassist_engine::BarSpec;
-use tradeassist_model::{AssetClass, Resolution, TimeRange, TimeUnit};
+use tradeassist_model::{AssetClass, Resolution, TimeRange};
 
-use crate::plan::{Plan, SeriesPlan, SeriesTarget};
+use crate::plan::{Plan, SeriesPlan, SeriesTarget, chunked};
 use crate::result::SeriesResult;
 use crate::{Query, Service, ServiceError};
 
@@ -67,29 +66,6 @@ pub struct Export {
     current: usize,
     /// Start of the next piece of the current series (`None`: not started).
     cursor: Option<i64>,
-}
-
-/// True when the series of a plan is exported in several pieces (see the module doc).
-pub(crate) fn chunked(query: &Query, sp: &SeriesPlan) -> bool {
-    let plain = matches!(
-        sp.target,
-        SeriesTarget::Instrument {
-            adjust: tradeassist_engine::PriceAdjustment::None,
-            ..
-        }
-    );
-    let BarSpec::Time(tf) = query.bars else {
-        return false;
-    };
-    let one_day = tf.unit() == TimeUnit::Day && tf.count() == 1;
-    let fits = match sp.base {
-        Resolution::Minute => tf.is_intraday() || one_day,
-        Resolution::Day => one_day,
-    };
-    plain
-        && fits
-        && query.options.fill == tradeassist_engine::FillMethod::None
-        && sp.window.last_bars.is_none()
 }
 
 impl Service {

@@ -232,7 +232,7 @@ impl Service {
 
     /// [`Service::plan`], or (`export`) the plan of an export: no bound on the output, and
     /// the read bound checked only for series read in one piece (a chunked series is bounded
-    /// per piece when it runs, see [`crate::export`]).
+    /// per piece when it runs, see the `export` module).
     pub(crate) async fn plan_for(
         &self,
         query: &Query,
@@ -263,7 +263,7 @@ impl Service {
                 }
             };
             if export {
-                if !crate::export::chunked(query, &plan) {
+                if !chunked(query, &plan) {
                     let work = self.check_work(query, &plan, &stored);
                     self.check_reads(&work, &plan, &stored, 0).await?;
                 }
@@ -470,6 +470,29 @@ impl Service {
             },
         }
     }
+}
+
+/// True when the series of a plan is exported in several pieces (see the `export` module doc).
+pub(crate) fn chunked(query: &Query, sp: &SeriesPlan) -> bool {
+    let plain = matches!(
+        sp.target,
+        SeriesTarget::Instrument {
+            adjust: tradeassist_engine::PriceAdjustment::None,
+            ..
+        }
+    );
+    let BarSpec::Time(tf) = query.bars else {
+        return false;
+    };
+    let one_day = tf.unit() == tradeassist_model::TimeUnit::Day && tf.count() == 1;
+    let fits = match sp.base {
+        Resolution::Minute => tf.is_intraday() || one_day,
+        Resolution::Day => one_day,
+    };
+    plain
+        && fits
+        && query.options.fill == tradeassist_engine::FillMethod::None
+        && sp.window.last_bars.is_none()
 }
 
 /// Estimated work of one series.
