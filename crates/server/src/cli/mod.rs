@@ -74,6 +74,9 @@ pub enum BenchCommand {
     /// Ingest, then p50/p95 of "1 day of 1m" and "1 year of 1d built from 1m" via rollups,
     /// on the fly and as a naive SQL aggregate, on each backend.
     Query(bench::BenchArgs),
+    /// `tradeassist export` of generated 1m bars from SQLite to CSV and Parquet: bars/s and
+    /// peak RSS (`--symbols 20 --days 730` is about 10 M bars).
+    Export(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +318,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::ImportFactors(args) => import_factors(config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
+        Command::Bench(BenchCommand::Export(args)) => bench::run_export(args).await,
     }
 }
 
