@@ -1,8 +1,8 @@
 // End-to-end tests of the web UI in headless Chromium against a running server with the demo
 // data (BASE_URL). Prints one line per test and the closing "N passed, N failed" line;
 // screenshots go to web/test-results/. Run by scripts/test_web.sh.
-//
-// Not here yet: the export download (the streaming export endpoint does not exist yet).
+import { readFile } from 'node:fs/promises';
+
 import { assert, baseUrl, fillQuery, ink, launch, shot, until } from './lib.mjs';
 
 const BASE = baseUrl();
@@ -142,11 +142,27 @@ test('ES.v.0 shows roll markers and the roll table', async ({ page }) => {
   await shot(page, '09-es-continuous-rolls');
 });
 
+test('export downloads a CSV whose row count matches', async ({ page, errors }) => {
+  await runAapl2013(page);
+  const group = page.getByRole('group', { name: 'Export' });
+  await group.getByLabel('Format', { exact: true }).selectOption('csv');
+  const exportButton = group.getByRole('button', { name: 'Export', exact: true });
+  await until(async () => !(await exportButton.isDisabled()), 'Export enabled');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), exportButton.click()]);
+  assert(download.suggestedFilename() === 'AAPL_1d.csv', `file name ${download.suggestedFilename()}`);
+  const path = await download.path();
+  assert(path, 'download saved');
+  const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0);
+  assert(lines[0].startsWith('ts,open,high,low,close,volume'), `header: ${lines[0]}`);
+  assert(lines.length === 253, `252 data rows + header, got ${lines.length} lines`);
+  assert(errors.length === 0, `page errors: ${errors.join('; ')}`);
+});
+
 const browser = await launch();
 let passed = 0;
 let failed = 0;
 for (const t of tests) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const started = Date.now();
   let env;
   try {

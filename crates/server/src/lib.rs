@@ -5,5 +5,6 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod logging;
 pub mod output;

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use tradeassist_model::time::rfc3339;
-use tradeassist_service::{FetchResult, GapResult};
+use tradeassist_service::{FetchResult, GapResult, SeriesResult};
 
 use crate::api::dto::BarDto;
 
@@ -19,33 +19,56 @@ fn num(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// CSV `ts,open,high,low,close,volume[,open_interest]`, with a leading `symbol` column when
-/// the result holds more than one symbol; `detail` appends `date,vwap,complete`; continuous
-/// futures add the `contract` of each bar.
-pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io::Result<()> {
-    let multi = result.series.len() > 1;
-    let with_oi = result
-        .series
-        .iter()
-        .flat_map(|s| &s.bars)
-        .any(|b| b.open_interest.is_some());
-    let with_contract = result.series.iter().any(|s| s.continuous.is_some());
-    let mut w = csv::Writer::from_writer(out);
-    let mut header = vec!["ts", "open", "high", "low", "close", "volume"];
-    if multi {
-        header.insert(0, "symbol");
+/// The columns of a bar CSV: `ts,open,high,low,close,volume[,open_interest]`, with a
+/// leading `symbol` column when the result holds more than one symbol; `detail` appends
+/// `date,vwap,complete`; continuous futures add the `contract` of each bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvLayout {
+    pub multi: bool,
+    pub open_interest: bool,
+    pub detail: bool,
+    pub contract: bool,
+}
+
+impl CsvLayout {
+    /// The layout of a whole result.
+    pub fn of(result: &FetchResult, detail: bool) -> Self {
+        CsvLayout {
+            multi: result.series.len() > 1,
+            open_interest: result
+                .series
+                .iter()
+                .flat_map(|s| &s.bars)
+                .any(|b| b.open_interest.is_some()),
+            detail,
+            contract: result.series.iter().any(|s| s.continuous.is_some()),
+        }
     }
-    if with_oi {
-        header.push("open_interest");
+
+    /// Write the header line.
+    pub fn write_header<W: Write>(&self, w: &mut csv::Writer<W>) -> io::Result<()> {
+        let mut header = vec!["ts", "open", "high", "low", "close", "volume"];
+        if self.multi {
+            header.insert(0, "symbol");
+        }
+        if self.open_interest {
+            header.push("open_interest");
+        }
+        if self.detail {
+            header.extend(["date", "vwap", "complete"]);
+        }
+        if self.contract {
+            header.push("contract");
+        }
+        Ok(w.write_record(&header)?)
     }
-    if detail {
-        header.extend(["date", "vwap", "complete"]);
-    }
-    if with_contract {
-        header.push("contract");
-    }
-    w.write_record(&header)?;
-    for s in &result.series {
+
+    /// Write one row per bar of a series (or of a piece of it).
+    pub fn write_series<W: Write>(
+        &self,
+        w: &mut csv::Writer<W>,
+        s: &SeriesResult,
+    ) -> io::Result<()> {
         let contracts = s.continuous.as_ref().map(|c| &c.bar_contracts);
         for (i, b) in s.bars.iter().enumerate() {
             let p = b.ohlc;
@@ -57,20 +80,20 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
                 num(p.map(|p| p.close)),
                 b.volume.to_string(),
             ];
-            if multi {
+            if self.multi {
                 rec.insert(0, s.instrument.symbol.clone());
             }
-            if with_oi {
+            if self.open_interest {
                 rec.push(num(b.open_interest));
             }
-            if detail {
+            if self.detail {
                 rec.extend([
                     b.date.map(|d| d.to_string()).unwrap_or_default(),
                     num(b.vwap),
                     b.complete.to_string(),
                 ]);
             }
-            if with_contract {
+            if self.contract {
                 rec.push(
                     contracts
                         .and_then(|c| c.get(i))
@@ -80,6 +103,17 @@ pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io
             }
             w.write_record(&rec)?;
         }
+        Ok(())
+    }
+}
+
+/// A whole result as CSV (see [`CsvLayout`]).
+pub fn write_csv(out: &mut impl Write, result: &FetchResult, detail: bool) -> io::Result<()> {
+    let layout = CsvLayout::of(result, detail);
+    let mut w = csv::Writer::from_writer(out);
+    layout.write_header(&mut w)?;
+    for s in &result.series {
+        layout.write_series(&mut w, s)?;
     }
     w.flush()
 }
@@ -92,23 +126,29 @@ pub fn write_json<T: serde::Serialize>(out: &mut impl Write, doc: &T) -> io::Res
 
 /// One JSON object per bar, with its symbol.
 pub fn write_ndjson(out: &mut impl Write, result: &FetchResult) -> io::Result<()> {
+    for s in &result.series {
+        write_ndjson_series(out, s)?;
+    }
+    Ok(())
+}
+
+/// The NDJSON lines of one series (or of a piece of it).
+pub fn write_ndjson_series(out: &mut impl Write, s: &SeriesResult) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Line<'a> {
         symbol: &'a str,
         #[serde(flatten)]
         bar: BarDto,
     }
-    for s in &result.series {
-        for b in &s.bars {
-            serde_json::to_writer(
-                &mut *out,
-                &Line {
-                    symbol: &s.instrument.symbol,
-                    bar: BarDto::from(b),
-                },
-            )?;
-            writeln!(out)?;
-        }
+    for b in &s.bars {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                symbol: &s.instrument.symbol,
+                bar: BarDto::from(b),
+            },
+        )?;
+        writeln!(out)?;
     }
     Ok(())
 }

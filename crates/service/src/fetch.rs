@@ -43,7 +43,7 @@ impl Service {
         Ok(FetchResult { series })
     }
 
-    async fn fetch_one(
+    pub(crate) async fn fetch_one(
         &self,
         plan: &Plan,
         sp: &SeriesPlan,
@@ -139,12 +139,10 @@ impl Service {
                 session,
                 window.range,
             ));
-            if matches!(query.bars, BarSpec::Time(_))
-                && bound > self.limits.max_bars_per_response as u64
-            {
+            if matches!(query.bars, BarSpec::Time(_)) && bound > plan.max_output as u64 {
                 return Err(ServiceError::TooLarge(format!(
                     "the result would hold about {bound} bars, more than the {} one response may carry; narrow the range, pick a longer frequency or use export",
-                    self.limits.max_bars_per_response
+                    plan.max_output
                 )));
             }
         }

@@ -67,6 +67,9 @@ pub struct Plan {
     pub(crate) query: Query,
     pub(crate) now: i64,
     pub(crate) series: Vec<SeriesPlan>,
+    /// Most bars one derivation may return: `max_bars_per_response` for a fetch, unbounded
+    /// for an export (which streams its bars in pieces).
+    pub(crate) max_output: usize,
 }
 
 impl Plan {
@@ -226,6 +229,18 @@ impl Service {
     /// Resolve a query into a plan, refusing (`TooLarge`) what would exceed the limits before
     /// reading any bar: gap filling is sized from the calendar, reads from the stored extents.
     pub async fn plan(&self, query: &Query, now: i64) -> Result<Plan, ServiceError> {
+        self.plan_for(query, now, false).await
+    }
+
+    /// [`Service::plan`], or (`export`) the plan of an export: no bound on the output, and
+    /// the read bound checked only for series read in one piece (a chunked series is bounded
+    /// per piece when it runs, see the `export` module).
+    pub(crate) async fn plan_for(
+        &self,
+        query: &Query,
+        now: i64,
+        export: bool,
+    ) -> Result<Plan, ServiceError> {
         if query.symbols.len() > self.limits.max_symbols {
             return Err(ServiceError::invalid(
                 "symbols",
@@ -249,30 +264,16 @@ impl Service {
                     self.plan_continuous(query, now, symbol, contracts).await?
                 }
             };
-            let work = self.check_work(query, &plan, &stored);
-            let limit = self.limits.max_base_bars as u64;
-            let mut reads = work.certain_reads;
-            // When the estimate says the budget is exceeded, count exactly (capped) before
-            // refusing: a dense stretch elsewhere must not refuse a sparse window.
-            if reads == 0 && work.estimated_reads > limit.saturating_sub(read) {
-                let cap = limit.saturating_sub(read);
-                for (id, _) in &stored {
-                    reads += self
-                        .store
-                        .count_bars(*id, plan.base, work.read, cap.saturating_sub(reads))
-                        .await?;
-                    if reads > cap {
-                        break;
-                    }
+            if export {
+                if !chunked(query, &plan) {
+                    let work = self.check_work(query, &plan, &stored);
+                    self.check_reads(&work, &plan, &stored, 0).await?;
                 }
+                series.push(plan);
+                continue;
             }
-            read = read.saturating_add(reads);
-            if read > limit {
-                return Err(too_large(format!(
-                    "the request reads {read} stored bars, more than the {} one request may read",
-                    self.limits.max_base_bars
-                )));
-            }
+            let work = self.check_work(query, &plan, &stored);
+            read = self.check_reads(&work, &plan, &stored, read).await?;
             output = output.saturating_add(work.certain_output);
             if output > self.limits.max_bars_per_response as u64 {
                 return Err(too_large(format!(
@@ -286,7 +287,46 @@ impl Service {
             query: query.clone(),
             now,
             series,
+            max_output: if export {
+                usize::MAX
+            } else {
+                self.limits.max_bars_per_response
+            },
         })
+    }
+
+    /// Add a series' reads to the `read` so far, refusing when the total exceeds
+    /// `max_base_bars`. When the estimate says the budget is exceeded, count exactly (capped)
+    /// before refusing: a dense stretch elsewhere must not refuse a sparse window.
+    async fn check_reads(
+        &self,
+        work: &Work,
+        plan: &SeriesPlan,
+        stored: &[(i64, SeriesInfo)],
+        read: u64,
+    ) -> Result<u64, ServiceError> {
+        let limit = self.limits.max_base_bars as u64;
+        let mut reads = work.certain_reads;
+        if reads == 0 && work.estimated_reads > limit.saturating_sub(read) {
+            let cap = limit.saturating_sub(read);
+            for (id, _) in stored {
+                reads += self
+                    .store
+                    .count_bars(*id, plan.base, work.read, cap.saturating_sub(reads))
+                    .await?;
+                if reads > cap {
+                    break;
+                }
+            }
+        }
+        let read = read.saturating_add(reads);
+        if read > limit {
+            return Err(too_large(format!(
+                "the request reads {read} stored bars, more than the {} one request may read",
+                self.limits.max_base_bars
+            )));
+        }
+        Ok(read)
     }
 
     async fn plan_instrument(
@@ -436,6 +476,29 @@ impl Service {
             },
         }
     }
+}
+
+/// True when the series of a plan is exported in several pieces (see the `export` module doc).
+pub(crate) fn chunked(query: &Query, sp: &SeriesPlan) -> bool {
+    let plain = matches!(
+        sp.target,
+        SeriesTarget::Instrument {
+            adjust: tradeassist_engine::PriceAdjustment::None,
+            ..
+        }
+    );
+    let BarSpec::Time(tf) = query.bars else {
+        return false;
+    };
+    let one_day = tf.unit() == tradeassist_model::TimeUnit::Day && tf.count() == 1;
+    let fits = match sp.base {
+        Resolution::Minute => tf.is_intraday() || one_day,
+        Resolution::Day => one_day,
+    };
+    plain
+        && fits
+        && query.options.fill == tradeassist_engine::FillMethod::None
+        && sp.window.last_bars.is_none()
 }
 
 /// Estimated work of one series.

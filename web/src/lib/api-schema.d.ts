@@ -38,6 +38,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/historical-data/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream the bars of a query as a file: every bar `fetch` would return, without the
+         *     per-response limit (each piece still reads at most `max_base_bars`).
+         */
+        get: operations["export_get"];
+        put?: never;
+        /** [`export_get`] with the fetch document as the JSON body. */
+        post: operations["export_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/historical-data/fetch": {
         parameters: {
             query?: never;
@@ -932,6 +953,121 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_get: {
+        parameters: {
+            query?: {
+                /** @description `csv` (default), `ndjson` or `parquet`. */
+                format?: string;
+                /** @description GET only: comma list of symbols (any spelling; continuous futures such as `ES.c.0`). */
+                symbols?: string;
+                /** @description GET only: bar frequency, e.g. `1d`, `5m`. */
+                frequency?: string;
+                start?: string;
+                end?: string;
+                preset?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bars as a file (chunked): CSV, NDJSON or Parquet (one row group per chunk) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/vnd.apache.parquet": number[];
+                };
+            };
+            /** @description Malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown symbol */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters or format */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_post: {
+        parameters: {
+            query?: {
+                /** @description `csv` (default), `ndjson` or `parquet` */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FetchRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The bars as a file (chunked): CSV, NDJSON or Parquet (one row group per chunk) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/vnd.apache.parquet": number[];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown symbol */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters or format */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -64,6 +64,11 @@ impl Access {
     /// Write the audit line of a (possibly cached) fetch answer: the query's symbols and
     /// range as asked, the bars the answer holds.
     pub fn served_query(self, query: &Query, encoded: &Encoded) {
+        self.asked(query, total_bars(encoded.entry.body()));
+    }
+
+    /// Write the audit line of an answer to `query` holding `bars` bars (range as asked).
+    pub fn asked(self, query: &Query, bars: usize) {
         let pairs = query.to_pairs();
         let field = |name: &str| {
             pairs
@@ -76,7 +81,7 @@ impl Access {
             (None, start) => format!("{}..{}", start.unwrap_or(""), field("end").unwrap_or("now")),
         };
         let symbols: Vec<&str> = query.symbols.iter().map(String::as_str).collect();
-        self.line(&symbols, &[range], total_bars(encoded.entry.body()));
+        self.line(&symbols, &[range], bars);
     }
 
     /// Write the audit line for the series answered.

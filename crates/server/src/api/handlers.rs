@@ -283,3 +283,90 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<HealthDto
     };
     (status, Json(health))
 }
+
+/// Parameters of the export endpoints (documentation; GET parses them with the fetch
+/// query-string form): `format`, plus every fetch parameter (`symbols`, `frequency`, `start`,
+/// `end`, `preset`, `session`, roll options, `adjust`, ...).
+#[derive(Debug, Clone, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "documentation only: GET parses the raw query string"
+)]
+pub struct ExportParams {
+    /// `csv` (default), `ndjson` or `parquet`.
+    pub format: Option<String>,
+    /// GET only: comma list of symbols (any spelling; continuous futures such as `ES.c.0`).
+    pub symbols: Option<String>,
+    /// GET only: bar frequency, e.g. `1d`, `5m`.
+    pub frequency: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub preset: Option<String>,
+}
+
+/// The `format` of the POST export (the fetch document is the body).
+#[derive(Debug, serde::Deserialize)]
+pub struct ExportFormatParam {
+    pub format: Option<String>,
+}
+
+fn export_format(format: Option<&str>) -> Result<crate::export::ExportFormat, ApiError> {
+    format
+        .unwrap_or("csv")
+        .parse()
+        .map_err(|e: String| tradeassist_service::ServiceError::invalid("format", e).into())
+}
+
+/// Stream the bars of a query as a file: every bar `fetch` would return, without the
+/// per-response limit (each piece still reads at most `max_base_bars`).
+#[utoipa::path(get, path = "/api/v1/historical-data/export", tag = TAG, params(ExportParams),
+    responses(
+        (status = 200, description = "The bars as a file (chunked): CSV, NDJSON or Parquet (one row group per chunk)",
+            content((String = "text/csv"), (String = "application/x-ndjson"), (Vec<u8> = "application/vnd.apache.parquet"))),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 404, description = "Unknown symbol", body = ErrorBody),
+        (status = 422, description = "Invalid parameters or format", body = ErrorBody),
+    ))]
+pub async fn export_get(
+    State(state): State<AppState>,
+    client: Client,
+    RawQuery(raw): RawQuery,
+) -> Result<axum::response::Response, ApiError> {
+    let access = Access::start("export", client);
+    let mut format = None;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "format" => format = Some(v.into_owned()),
+            _ => pairs.push((k.into_owned(), v.into_owned())),
+        }
+    }
+    let format = export_format(format.as_deref())?;
+    let query = tradeassist_service::Query::from_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?;
+    super::export::respond(state.service, query, format, access).await
+}
+
+/// [`export_get`] with the fetch document as the JSON body.
+#[utoipa::path(post, path = "/api/v1/historical-data/export", tag = TAG,
+    params(("format" = Option<String>, Query, description = "`csv` (default), `ndjson` or `parquet`")),
+    request_body = FetchRequestDto,
+    responses(
+        (status = 200, description = "The bars as a file (chunked): CSV, NDJSON or Parquet (one row group per chunk)",
+            content((String = "text/csv"), (String = "application/x-ndjson"), (Vec<u8> = "application/vnd.apache.parquet"))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "Unknown symbol", body = ErrorBody),
+        (status = 422, description = "Invalid parameters or format", body = ErrorBody),
+    ))]
+pub async fn export_post(
+    State(state): State<AppState>,
+    client: Client,
+    ApiQuery(p): ApiQuery<ExportFormatParam>,
+    ApiJson(req): ApiJson<FetchRequestDto>,
+) -> Result<axum::response::Response, ApiError> {
+    let access = Access::start("export", client);
+    let format = export_format(p.format.as_deref())?;
+    super::export::respond(state.service, req.into_query()?, format, access).await
+}

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cached;
 pub mod dto;
 pub mod error;
+mod export;
 mod handlers;
 pub mod metrics;
 mod page;
@@ -133,6 +134,8 @@ pub struct ApiPath<T>(pub T);
     paths(
         handlers::fetch,
         handlers::fetch_get,
+        handlers::export_get,
+        handlers::export_post,
         handlers::frequencies,
         handlers::sources,
         handlers::instruments,
@@ -162,6 +165,10 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
     let state = AppState { service };
     let api = Router::new()
         .route("/fetch", post(handlers::fetch).get(handlers::fetch_get))
+        .route(
+            "/export",
+            get(handlers::export_get).post(handlers::export_post),
+        )
         .route("/frequencies", get(handlers::frequencies))
         .route("/sources", get(handlers::sources))
         .route("/instruments", get(handlers::instruments))

@@ -197,6 +197,67 @@ fn bench_csv_import(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Target of `tradeassist export` from SQLite (1-minute bars, CSV and Parquet).
+const EXPORT_TARGET: f64 = 2_000_000.0;
+/// Peak resident memory target of an export, whatever its size.
+const EXPORT_RSS_TARGET_MB: f64 = 200.0;
+
+/// `tradeassist bench export`: generated 1-minute bars ingested into a scratch SQLite
+/// database, then the whole `tradeassist export` command (every symbol, 1m, all sessions) run
+/// as a child process to CSV and to Parquet: wall-clock bars/s and the child's peak RSS.
+/// `--symbols 20 --days 730` exports about 10 M bars.
+pub async fn run_export(args: BenchArgs) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("export.db");
+    let store = SqliteStore::open(&db).await?;
+    let ingest = bench_ingest(&store, args.symbols, args.days).await?;
+    println!(
+        "sqlite: ingested {} bars in {:.2} s",
+        ingest.bars, ingest.seconds
+    );
+    drop(store);
+    let exe = std::env::current_exe()?;
+    let start = tradeassist_model::rfc3339(tradeassist_store::bench::BENCH_START);
+    for format in ["csv", "parquet"] {
+        let out = dir.path().join(format!("export.{format}"));
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("--db").arg(&db).arg("export");
+        for s in bench_symbols(args.symbols) {
+            cmd.arg("--symbol").arg(s);
+        }
+        cmd.args(["--frequency", "1m", "--session", "all", "--start", &start])
+            .args(["--format", format, "--out"])
+            .arg(&out)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let started = Instant::now();
+        let output = tokio::task::block_in_place(|| cmd.output())?;
+        let seconds = started.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        anyhow::ensure!(
+            output.status.success(),
+            "tradeassist export --format {format} failed: {stderr}"
+        );
+        // "exported N bars to FILE"
+        let bars: u64 = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("exported ")?.split(' ').next()?.parse().ok())
+            .unwrap_or(0);
+        let size_mb = std::fs::metadata(&out)?.len() as f64 / 1e6;
+        let rate = bars as f64 / seconds;
+        let rss = children_peak_rss_mb();
+        println!(
+            "sqlite: `tradeassist export --format {format}` ({bars} bars, {size_mb:.0} MB): {seconds:.2} s = {rate:.0} bars/s (target {EXPORT_TARGET:.0}: {}); peak RSS of the children so far {} (target < {EXPORT_RSS_TARGET_MB:.0} MiB: {})",
+            verdict(rate >= EXPORT_TARGET),
+            rss.map_or_else(|| "unknown".into(), |r| format!("{r:.0} MiB")),
+            verdict(rss.is_some_and(|r| r < EXPORT_RSS_TARGET_MB)),
+        );
+        std::fs::remove_file(&out)?;
+    }
+    Ok(())
+}
+
 /// Run the ingest benchmark, and with `queries` the read benchmark after it.
 pub async fn run(config: &Config, args: BenchArgs, queries: bool) -> Result<()> {
     if !queries && matches!(args.backend, Which::Sqlite | Which::All) {

@@ -47,6 +47,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Print bars of one or more symbols.
     Query(Box<QueryArgs>),
+    /// Write every bar of a query to a file (CSV, NDJSON or Parquet), computed in chunks
+    /// without the per-response limit.
+    Export(Box<ExportArgs>),
     /// List instruments.
     Instruments(InstrumentsArgs),
     /// Report gaps of a stored series against the trading calendar.
@@ -74,6 +77,9 @@ pub enum BenchCommand {
     Query(bench::BenchArgs),
     /// HTTP serving on loopback: the request mix at 1, 50 and 200 clients, cache on and off.
     Serve(bench_serve::ServeBenchArgs),
+    /// `tradeassist export` of generated 1m bars from SQLite to CSV and Parquet: bars/s and
+    /// peak RSS (`--symbols 20 --days 730` is about 10 M bars).
+    Export(bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +184,19 @@ pub struct QueryArgs {
     /// CSV: also print date, vwap and complete columns.
     #[arg(long)]
     pub detail: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The fetch options, as for `query`.
+    #[command(flatten)]
+    pub query: FetchRequestDto,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: crate::export::ExportFormat,
+    /// Output file (written to a temporary file beside it, renamed when complete), or `-`
+    /// for stdout.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +312,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Serve(args) => serve(config, args).await,
         Command::Import(args) => import(config, args).await,
         Command::Query(args) => query(config, *args).await,
+        Command::Export(args) => export(config, *args).await,
         Command::Instruments(args) => instruments(config, args).await,
         Command::Gaps(args) => gaps(config, args).await,
         Command::Maintain(args) => maintain::run(config, args).await,
@@ -302,6 +322,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run_bench(args).await,
+        Command::Bench(BenchCommand::Export(args)) => bench::run_export(args).await,
     }
 }
 
@@ -459,6 +480,65 @@ async fn query(config: Config, args: QueryArgs) -> Result<()> {
         Format::Ndjson => output::write_ndjson(&mut out, &result)?,
     }
     out.flush()?;
+    Ok(())
+}
+
+/// A bar-count progress bar on stderr, shown after a second and only on a terminal.
+fn export_progress() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("exporting {spinner} {pos} bars {msg} ({per_sec})")
+            .expect("valid template"),
+    );
+    bar
+}
+
+async fn export(config: Config, args: ExportArgs) -> Result<()> {
+    let query = args.query.into_query()?;
+    let service = open_service(&config).await?;
+    let mut export = service.export(&query, now()).await?;
+    let mut encoder = crate::export::ExportEncoder::new(args.format, export.series())?;
+    let to_stdout = args.out.as_os_str() == "-";
+    let (mut out, temp): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = if to_stdout {
+        (Box::new(std::io::BufWriter::new(std::io::stdout())), None)
+    } else {
+        let dir = match args.out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".tradeassist-export-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        let file = temp.reopen()?;
+        (Box::new(std::io::BufWriter::new(file)), Some(temp))
+    };
+    let progress = export_progress();
+    let started = std::time::Instant::now();
+    let mut bars = 0u64;
+    out.write_all(&encoder.header()?)?;
+    // On any error the temporary file is dropped (deleted): no half-written output.
+    while let Some(chunk) = export.next_chunk().await? {
+        bars += chunk.result.bars.len() as u64;
+        out.write_all(&encoder.chunk(&chunk)?)?;
+        if started.elapsed() >= std::time::Duration::from_secs(1) {
+            if progress.is_hidden() {
+                progress.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            progress.set_position(bars);
+            progress.set_message(export.series()[chunk.series].symbol.clone());
+        }
+    }
+    out.write_all(&encoder.finish()?)?;
+    out.flush()?;
+    drop(out);
+    progress.finish_and_clear();
+    if let Some(temp) = temp {
+        temp.persist(&args.out)
+            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        eprintln!("exported {bars} bars to {}", args.out.display());
+    }
     Ok(())
 }
 
