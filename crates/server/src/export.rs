@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
-    TimestampSecondArray,
+    TimestampMillisecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -206,7 +206,9 @@ fn parquet_schema() -> Schema {
         Field::new("symbol", DataType::Utf8, false),
         Field::new(
             "ts",
-            DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+            // Milliseconds: Parquet's own TIMESTAMP(MILLIS), read as a timestamp by pyarrow
+            // and Polars (second-unit columns come back as plain integers there).
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             false,
         ),
         f("open"),
@@ -235,7 +237,10 @@ fn record_batch(schema: Arc<Schema>, symbol: &str, chunk: &ExportChunk) -> io::R
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(bars.iter().map(|_| symbol))),
         Arc::new(
-            TimestampSecondArray::from_iter_values(bars.iter().map(|b| b.ts)).with_timezone("UTC"),
+            TimestampMillisecondArray::from_iter_values(
+                bars.iter().map(|b| b.ts.saturating_mul(1000)),
+            )
+            .with_timezone("UTC"),
         ),
         price(|o| o.open),
         price(|o| o.high),

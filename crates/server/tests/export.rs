@@ -1,7 +1,7 @@
 //! Streaming export, black-box: the HTTP endpoint and the CLI against the demo data. Every
 //! export must hold exactly the bars `fetch` (and `tradeassist query`) gives for the query.
 
-use arrow_array::{Array, Float64Array, StringArray, TimestampSecondArray};
+use arrow_array::{Array, Float64Array, StringArray, TimestampMillisecondArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 use tradeassist_service::{Limits, Query};
@@ -207,7 +207,10 @@ async fn parquet_reads_back_equal_to_fetch() {
         let symbol = col("symbol");
         let symbol = symbol.as_any().downcast_ref::<StringArray>().unwrap();
         let ts = col("ts");
-        let ts = ts.as_any().downcast_ref::<TimestampSecondArray>().unwrap();
+        let ts = ts
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .unwrap();
         let close = col("close");
         let close = close.as_any().downcast_ref::<Float64Array>().unwrap();
         let volume = col("volume");
@@ -215,7 +218,7 @@ async fn parquet_reads_back_equal_to_fetch() {
         for i in 0..batch.num_rows() {
             let (sym, bar) = &expected[rows];
             assert_eq!(symbol.value(i), sym);
-            assert_eq!(ts.value(i), bar.ts);
+            assert_eq!(ts.value(i), bar.ts * 1000);
             assert_eq!(close.value(i), bar.ohlc.unwrap().close);
             assert_eq!(volume.value(i), bar.volume);
             assert!(col("contract").is_null(i));
@@ -363,4 +366,40 @@ async fn cli_export_writes_the_file_or_nothing() {
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Browsers ask for compressed bodies: the compressed stream of an export must end cleanly
+/// (it once polled the body after its end, which panicked the handler and dropped the
+/// connection with an empty reply).
+#[tokio::test]
+async fn compressed_exports_stream_to_the_end() {
+    let app = spawn_app_with(AppOptions {
+        demo: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let url =
+        app.api("export?format=csv&symbols=AAPL&frequency=1d&start=2013-01-01&end=2013-12-31");
+    let plain = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert_eq!(plain.lines().count(), 253);
+    for coding in ["br", "gzip", "gzip, deflate, br, zstd"] {
+        let resp = reqwest::Client::new()
+            .get(&url)
+            .header("accept-encoding", coding)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{coding}: {e}"));
+        assert_eq!(resp.status(), 200, "{coding}");
+        assert!(
+            resp.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("AAPL_1d.csv")
+        );
+        let body = resp
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{coding}: {e}"));
+        assert!(!body.is_empty(), "{coding}: a body arrives");
+    }
 }

@@ -78,10 +78,11 @@ pub async fn respond(
             }
         },
     );
-    let body = futures::StreamExt::chain(
+    // Fused: the compression layer polls the body once more after its end.
+    let body = futures::StreamExt::fuse(futures::StreamExt::chain(
         futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) }),
         stream,
-    );
+    ));
     Ok(file_response(&query, format, Body::from_stream(body)))
 }
 
