@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use parquet::arrow::ArrowWriter;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tradeassist_service::{IndicatorQuery, IndicatorResult, Query, ServiceError, now};
+use tradeassist_service::{IndicatorQuery, IndicatorResult, ServiceError, now};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::{Access, Client};
-use super::dto::SeriesDto;
+use super::dto::{SeriesDto, query_and};
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
 
@@ -96,17 +96,7 @@ pub fn indicator_query(
     raw: Option<&str>,
     default: Option<&str>,
 ) -> Result<(IndicatorQuery, Option<String>), ServiceError> {
-    let mut indicators = None;
-    let mut format = None;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "indicators" => indicators = Some(v.into_owned()),
-            "format" => format = Some(v.into_owned()),
-            _ => pairs.push((k.into_owned(), v.into_owned())),
-        }
-    }
-    let query = Query::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let ([indicators, format], query) = query_and(raw, ["indicators", "format"])?;
     let list = match (indicators, default) {
         (Some(list), _) => list,
         (None, Some(d)) => d.to_string(),

@@ -980,6 +980,24 @@ pub struct ContractList {
     pub data: Vec<ContractInfoDto>,
 }
 
+/// A GET query string read as the endpoint's own parameters `own` (their values, in that
+/// order; `None` when absent) plus a fetch query of every other parameter (its text form).
+pub fn query_and<const N: usize>(
+    raw: Option<&str>,
+    own: [&str; N],
+) -> Result<([Option<String>; N], Query), ServiceError> {
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match own.iter().position(|name| *name == k) {
+            Some(i) => values[i] = Some(v.into_owned()),
+            None => pairs.push((k.into_owned(), v.into_owned())),
+        }
+    }
+    let query = Query::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Ok((values, query))
+}
+
 /// Parameters of the rolls endpoint (documentation; parsed by [`rolls_query`]): `rule` and
 /// `rank` name the continuous series, the others are the fetch options of the same names.
 #[derive(Debug, Clone, IntoParams)]

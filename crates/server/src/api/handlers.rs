@@ -334,18 +334,8 @@ pub async fn export_get(
     RawQuery(raw): RawQuery,
 ) -> Result<axum::response::Response, ApiError> {
     let access = Access::start("export", client);
-    let mut format = None;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "format" => format = Some(v.into_owned()),
-            _ => pairs.push((k.into_owned(), v.into_owned())),
-        }
-    }
+    let ([format], query) = query_and(raw.as_deref(), ["format"])?;
     let format = export_format(format.as_deref())?;
-    let query = tradeassist_service::Query::from_pairs(
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )?;
     super::export::respond(state.service, query, format, access).await
 }
 
