@@ -25,11 +25,30 @@ pub struct Config {
     pub log_format: LogFormat,
     pub cache: CacheConfig,
     pub redis: RedisConfig,
+    pub pool: PoolConfig,
+}
+
+/// The store's connection pool (`[pool]`), either backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolConfig {
+    /// Connections the store may open for reads (SQLite readers, PostgreSQL connections);
+    /// more concurrent reads wait for one. Default: 4 per core, between 4 and 32.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+}
+
+impl PoolConfig {
+    /// The store's pool options; `max_connections = 0` is an error.
+    pub fn options(&self) -> Result<tradeassist_store::PoolOptions, String> {
+        tradeassist_store::PoolOptions::with_max(self.max_connections)
+            .map_err(|e| format!("[pool] max_connections: {e}"))
+    }
 }
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
     "store",
     "db",
     "postgres",
@@ -38,6 +57,7 @@ const ENV_KEYS: [&str; 8] = [
     "log_format",
     "cache",
     "redis",
+    "pool",
 ];
 
 /// How log lines are written (to stderr).
@@ -64,6 +84,10 @@ pub struct CacheConfig {
     pub l2: bool,
     /// Prefix of the L2's keys and invalidation channel.
     pub redis_prefix: String,
+    /// Most requested queries warmed (with every saved query) at start and on the schedule.
+    pub warm_top: usize,
+    /// Seconds between warming passes; 0 turns warming off.
+    pub warm_interval_secs: u64,
 }
 
 impl Default for CacheConfig {
@@ -76,6 +100,8 @@ impl Default for CacheConfig {
             ttl_open_secs: d.ttl_open.as_secs(),
             l2: false,
             redis_prefix: "tradeassist:".into(),
+            warm_top: 50,
+            warm_interval_secs: 300,
         }
     }
 }
@@ -199,6 +225,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             cache: CacheConfig::default(),
             redis: RedisConfig::default(),
+            pool: PoolConfig::default(),
         }
     }
 }

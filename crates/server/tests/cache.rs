@@ -503,3 +503,48 @@ async fn randomised_ingests_and_fetches_cached_answers_equal_uncached_ones() {
     }
     assert!(imports > 5);
 }
+
+/// Warming computes the most requested and every saved query ahead of the next request: after
+/// the cache is emptied, a warming pass puts them back, so the next requests (and the run of
+/// the saved query, which shares the entry of the same query fetched directly) are hits that
+/// read no bars; a query asked once ranks below the top one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warming_restores_the_top_and_saved_queries() {
+    let db = seeded_db();
+    let app = app_over(&db, Some(CacheSettings::default())).await;
+    let top = q("XA", "5m", "2024-03-04", "2024-03-05");
+    let once = q("XB", "15m", "2024-03-04", "2024-03-04");
+    let saved = q("XD", "1w", "2024-01-01", "2024-03-01");
+    for _ in 0..3 {
+        post(&app, &top).await;
+    }
+    post(&app, &once).await;
+    let created = Client::new()
+        .post(app.api("queries/save"))
+        .json(&json!({"name": "weekly XD", "description": "", "parameters": saved}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    let cache = app.service.response_cache().unwrap();
+    cache.clear().await;
+    let report = app.service.warm(&JsonFetch, 1).await.unwrap();
+    assert_eq!((report.queries, report.computed, report.failed), (2, 2, 0));
+    assert_eq!(cache.entry_count().await, 2);
+    // A second pass finds both fresh and computes nothing.
+    let again = app.service.warm(&JsonFetch, 1).await.unwrap();
+    assert_eq!((again.computed, again.fresh), (0, 2));
+
+    let before = app.service.store_reads().bars;
+    assert_eq!(post(&app, &top).await.cache, "hit-l1");
+    let run = answer(Client::new().post(app.api(&format!("queries/{id}/run")))).await;
+    assert_eq!(run.status, StatusCode::OK);
+    assert_eq!(run.cache, "hit-l1");
+    assert_eq!(run.json(), post(&app, &saved).await.json());
+    assert_eq!(app.service.store_reads().bars, before, "hits read no bars");
+    assert_eq!(post(&app, &once).await.cache, "miss", "not among the top 1");
+}

@@ -19,8 +19,9 @@
 //!
 //! [`Store::change_seq`]: tradeassist_store::Store::change_seq
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tradeassist_cache::{
@@ -57,6 +58,8 @@ pub struct CacheSettings {
     pub l2: Option<L2Config>,
     /// Most query plans kept.
     pub max_plans: u64,
+    /// Most distinct queries whose request counts are kept for warming.
+    pub tracked_queries: usize,
 }
 
 impl Default for CacheSettings {
@@ -65,6 +68,7 @@ impl Default for CacheSettings {
             cache: CacheConfig::default(),
             l2: None,
             max_plans: 10_000,
+            tracked_queries: 1_000,
         }
     }
 }
@@ -75,6 +79,8 @@ pub(crate) struct CacheLayer {
     plans: Memo<(Arc<Plan>, i64)>,
     sync: tokio::sync::Mutex<()>,
     started: AtomicBool,
+    /// Request counts per query, for warming.
+    pub(crate) popular: Popular,
 }
 
 impl CacheLayer {
@@ -96,6 +102,7 @@ impl CacheLayer {
             plans: Memo::new(settings.max_plans),
             sync: tokio::sync::Mutex::new(()),
             started: AtomicBool::new(false),
+            popular: Popular::new(settings.tracked_queries),
         })
     }
 
@@ -224,7 +231,8 @@ impl Service {
     }
 
     /// A query's answer as bytes made by `encoder`: from the cache when it holds a fresh one,
-    /// else planned, executed and encoded (once for concurrent identical requests).
+    /// else planned, executed and encoded (once for concurrent identical requests). Counted
+    /// as a request for warming ([`Service::warm`]).
     pub async fn fetch_encoded(
         &self,
         query: &Query,
@@ -244,6 +252,20 @@ impl Service {
                 source: Source::Computed,
             });
         };
+        cache.popular.record(encoder.format(), query);
+        let (key, plan, seq) = self.cache_key(cache, query, now, encoder).await?;
+        self.compute_cached(cache, &key, seq, &plan, encoder).await
+    }
+
+    /// The cache key of a query at `now`, its (memoised) plan and the change-log position
+    /// both are valid at.
+    pub(crate) async fn cache_key(
+        &self,
+        cache: &CacheLayer,
+        query: &Query,
+        now: i64,
+        encoder: &dyn Encoder,
+    ) -> Result<(String, Arc<Plan>, i64), ServiceError> {
         self.sync_changes().await?;
         let seq = cache.responses.applied_seq();
         let text = query.to_string();
@@ -258,10 +280,22 @@ impl Service {
             }
         };
         let key = format!("{}|{}", encoder.format(), plan.canonical());
+        Ok((key, plan, seq))
+    }
+
+    /// The entry under `key`, computed from `plan` on a miss.
+    pub(crate) async fn compute_cached(
+        &self,
+        cache: &CacheLayer,
+        key: &str,
+        seq: i64,
+        plan: &Plan,
+        encoder: &dyn Encoder,
+    ) -> Result<Encoded, ServiceError> {
         let computed = cache
             .responses
-            .get_or_compute(&key, seq, async {
-                let result = self.execute(&plan).await?;
+            .get_or_compute(key, seq, async {
+                let result = self.execute(plan).await?;
                 Ok::<_, ServiceError>(Entry::new(
                     encoder.encode(&result)?,
                     plan.dependencies(),
@@ -273,5 +307,92 @@ impl Service {
             Ok((entry, source)) => Ok(Encoded { entry, source }),
             Err(shared) => Err(Arc::try_unwrap(shared).unwrap_or_else(|e| e.replay())),
         }
+    }
+}
+
+/// Request counts per (format, query text), at most `capacity` of them.
+pub(crate) struct Popular {
+    counts: Mutex<HashMap<(String, String), (Query, u64)>>,
+    capacity: usize,
+}
+
+impl Popular {
+    pub(crate) fn new(capacity: usize) -> Popular {
+        Popular {
+            counts: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// Count one request of `query` answered in `format`.
+    pub(crate) fn record(&self, format: &str, query: &Query) {
+        if self.capacity == 0 {
+            return;
+        }
+        let key = (format.to_string(), query.to_string());
+        let mut counts = self.counts.lock().expect("request counts");
+        if let Some((_, n)) = counts.get_mut(&key) {
+            *n += 1;
+            return;
+        }
+        if counts.len() >= self.capacity {
+            let least = counts
+                .iter()
+                .min_by_key(|(_, (_, n))| *n)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = least {
+                counts.remove(&k);
+            }
+        }
+        counts.insert(key, (query.clone(), 1));
+    }
+
+    /// The `n` most requested queries in `format`, most requested first (ties by text).
+    pub(crate) fn top(&self, format: &str, n: usize) -> Vec<Query> {
+        let counts = self.counts.lock().expect("request counts");
+        let mut found: Vec<(&String, &Query, u64)> = counts
+            .iter()
+            .filter(|((f, _), _)| f == format)
+            .map(|((_, text), (q, c))| (text, q, *c))
+            .collect();
+        found.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
+        found
+            .into_iter()
+            .take(n)
+            .map(|(_, q, _)| q.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str) -> Query {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_most_requested_come_first_and_the_count_is_bounded() {
+        let p = Popular::new(3);
+        let (a, b, c, d) = (
+            q("symbols=A&frequency=1d&start=2013-01-01"),
+            q("symbols=B&frequency=1d&start=2013-01-01"),
+            q("symbols=C&frequency=1d&start=2013-01-01"),
+            q("symbols=D&frequency=1d&start=2013-01-01"),
+        );
+        for _ in 0..3 {
+            p.record("json", &b);
+        }
+        p.record("json", &a);
+        p.record("json", &a);
+        p.record("json", &c);
+        p.record("csv", &c);
+        // Full (3 entries): D replaces the least requested, C in json or csv.
+        p.record("json", &d);
+        let top = p.top("json", 10);
+        assert_eq!(top[..2], [b.clone(), a.clone()]);
+        assert_eq!(p.top("json", 1), [b]);
+        assert_eq!(p.counts.lock().unwrap().len(), 3);
     }
 }

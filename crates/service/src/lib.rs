@@ -40,6 +40,7 @@ mod reads;
 mod resolve;
 mod result;
 mod rollup;
+mod warm;
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 pub use tradeassist_cache as cache;
 use tradeassist_model::{DataSource, Instrument};
 use tradeassist_store::{InstrumentFilter, NewestBar, SeriesInfo, Store};
+pub use warm::WarmReport;
 
 /// Longest instrument search text.
 pub const MAX_SEARCH_TEXT: usize = 64;

@@ -8,7 +8,7 @@
 use serde_json::Value;
 use tradeassist_model::{NewSavedQuery, SavedQuery};
 
-use crate::{FetchResult, Query, Service, ServiceError, now};
+use crate::{Query, Service, ServiceError, now};
 
 const MAX_NAME: usize = 200;
 const MAX_DESCRIPTION: usize = 2_000;
@@ -164,18 +164,29 @@ impl Service {
         Ok(self.store.delete_saved_query(id).await?)
     }
 
-    /// Run a saved query at `now` and record the run.
-    pub async fn run_saved_query(&self, id: i64, now: i64) -> Result<FetchResult, ServiceError> {
+    /// Run a saved query at `now` and record the run: the query and its answer, through the
+    /// response cache as bytes made by `encoder` (a saved query shares its entry with the
+    /// same query fetched directly).
+    pub async fn run_saved_query(
+        &self,
+        id: i64,
+        now: i64,
+        encoder: &dyn crate::Encoder,
+    ) -> Result<(Query, crate::Encoded), ServiceError> {
+        let query = self.saved_query_of(id).await?;
+        let encoded = self.fetch_encoded(&query, now, encoder).await?;
+        self.store.mark_saved_query_run(id, now).await?;
+        Ok((query, encoded))
+    }
+
+    async fn saved_query_of(&self, id: i64) -> Result<Query, ServiceError> {
         let saved = self.load_query(id).await?;
-        let query = saved.query.map_err(|e| {
+        saved.query.map_err(|e| {
             ServiceError::invalid(
                 "parameters",
                 format!("the stored parameters of query {id} cannot be read: {e}"),
             )
-        })?;
-        let result = self.fetch(&query, now).await?;
-        self.store.mark_saved_query_run(id, now).await?;
-        Ok(result)
+        })
     }
 }
 

@@ -29,7 +29,9 @@ use tradeassist_engine::{
     AggBar, AggSpec, Aggregator, Align, BarSpec, Calendar, FillMethod, Label, Ohlc, SessionFilter,
     VwapSource,
 };
-use tradeassist_model::{Bar, Instrument, Resolution, SeriesWindow, TimeRange, Timeframe};
+use tradeassist_model::{
+    Bar, Instrument, Resolution, SeriesWindow, TimeRange, TimeUnit, Timeframe,
+};
 use tradeassist_store::{
     BarQuery, RollupBacklog, RollupKey, RollupRow, RollupSlice, RollupWrite, StoreError,
 };
@@ -262,9 +264,15 @@ impl Service {
                 Some(c) => lo.min(c),
             };
             let start = from - MARGIN;
-            let (limit, covered_until) = match covered {
-                Some(c) if hi + MARGIN < c => (hi + MARGIN, c),
-                _ => (cutoff, cutoff.max(covered.unwrap_or(i64::MIN))),
+            // A change inside covered history rewrites the buckets around it only: rows past
+            // `hi + MARGIN` hold no changed bar and stay. Otherwise everything up to the
+            // cutoff (or the old coverage mark, if the data now ends before it) is rewritten.
+            let (limit, covered_until, replace_end) = match covered {
+                Some(c) if hi + MARGIN < c => (hi + MARGIN, c, hi + MARGIN),
+                _ => {
+                    let mark = cutoff.max(covered.unwrap_or(i64::MIN));
+                    (cutoff, mark, mark)
+                }
             };
             let agg = aggregator(cal, tf, sessions)?;
             let mut rows = Vec::new();
@@ -288,8 +296,7 @@ impl Service {
                 );
                 a = b;
             }
-            let replace_end = limit.max(covered.unwrap_or(i64::MIN)).max(start + 1);
-            let replace = TimeRange::new(start, replace_end).expect("start < end");
+            let replace = TimeRange::new(start, replace_end.max(start + 1)).expect("start < end");
             slices.push(RollupSlice {
                 key,
                 replace,
@@ -465,14 +472,33 @@ impl Service {
     }
 }
 
-/// Whether `fetch_one` may serve a request from rollups, and for which timeframe.
+/// The stored rollup a timeframe is derived from: itself for `1h` and `1d`; `1h` for
+/// multiples of an hour (a session-aligned `Nh` bucket is the union of the `N` whole `1h`
+/// buckets of the same session from its open, both clipped at the close, so this holds on
+/// every calendar, whatever minute the session opens at); `1d` for `Nd`, `w` and `M` (a
+/// group of trading days is the union of its days' sessions).
+fn source_timeframe(tf: Timeframe) -> Option<Timeframe> {
+    let [hour, day] = ROLLUP_TIMEFRAMES.map(|t| t.parse::<Timeframe>().expect("valid timeframe"));
+    match tf.unit() {
+        _ if tf == hour || tf == day => Some(tf),
+        TimeUnit::Minute | TimeUnit::Hour => tf
+            .fixed_seconds()
+            .is_some_and(|s| s % 3_600 == 0)
+            .then_some(hour),
+        TimeUnit::Day | TimeUnit::Week | TimeUnit::Month => Some(day),
+        TimeUnit::Second => None,
+    }
+}
+
+/// Whether `fetch_one` may serve a request from rollups: the asked timeframe and the stored
+/// one it is derived from.
 fn eligible(
     req: &Query,
     instrument: &Instrument,
     base: Resolution,
     session: SessionFilter,
     window: &SeriesWindow,
-) -> Option<Timeframe> {
+) -> Option<(Timeframe, Timeframe)> {
     let BarSpec::Time(tf) = req.bars else {
         return None;
     };
@@ -483,9 +509,9 @@ fn eligible(
         && o.fill == FillMethod::None
         && !o.session_vwap
         && window.last_bars.is_none()
-        && session == default_session(instrument)
-        && timeframes().any(|t| t == tf);
-    ok.then_some(tf)
+        && session == default_session(instrument);
+    ok.then(|| source_timeframe(tf).map(|stored| (tf, stored)))
+        .flatten()
 }
 
 /// Aggregated base bars of one part of the window: bars, and whether they could use vendor VWAP.
@@ -509,9 +535,104 @@ pub(crate) async fn read(
     session: SessionFilter,
     window: &SeriesWindow,
 ) -> Result<Option<(Vec<AggBar>, VwapSource, usize)>, ServiceError> {
-    let Some(tf) = eligible(req, instrument, base, session, window) else {
+    let Some((asked, stored)) = eligible(req, instrument, base, session, window) else {
         return Ok(None);
     };
+    let Some(read) =
+        read_stored(service, now, instrument, calendar, session, window, stored).await?
+    else {
+        return Ok(None);
+    };
+    if asked == stored {
+        return Ok(Some((read.bars, read.source, read.base_read)));
+    }
+    let target = aggregator(calendar, asked, session)?;
+    Ok(merge(&target, window.range, &read, now).map(|bars| (bars, read.source, read.base_read)))
+}
+
+/// Bars of a stored rollup timeframe over a window (rows plus live edges).
+struct StoredRead {
+    bars: Vec<AggBar>,
+    source: VwapSource,
+    base_read: usize,
+    /// End of the last base bar of the window's data.
+    data_end: i64,
+}
+
+/// Bars of a longer timeframe made of whole bars of the stored one (see [`source_timeframe`]):
+/// prices, volume, open interest and counts exactly as aggregating the base bars gives them;
+/// the VWAP is the volume-weighted mean of the parts' VWAPs, equal to the base-bar VWAP up to
+/// floating-point summation order (about 1e-15 relative). `None` when a part does not fall
+/// inside one bucket of the target (never expected; the caller then reads base bars).
+fn merge(
+    target: &Aggregator<'_>,
+    range: TimeRange,
+    read: &StoredRead,
+    now: i64,
+) -> Option<Vec<AggBar>> {
+    let buckets = target.buckets(range);
+    let mut out: Vec<AggBar> = Vec::with_capacity(buckets.len());
+    // Σ vwap·volume and Σ volume of the parts with a VWAP, per output bar.
+    let mut pv: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
+    let mut j = 0;
+    for part in &read.bars {
+        while buckets.get(j).is_some_and(|b| b.end <= part.start) {
+            j += 1;
+        }
+        let bucket = buckets.get(j)?;
+        if part.start < bucket.start || part.end > bucket.end {
+            return None;
+        }
+        let ohlc = part.ohlc?;
+        let weighted = part
+            .vwap
+            .map_or((0.0, 0.0), |v| (v * part.volume, part.volume));
+        match out.last_mut() {
+            Some(o) if o.start == bucket.start => {
+                let acc = o.ohlc.as_mut().expect("merged bars have prices");
+                acc.high = acc.high.max(ohlc.high);
+                acc.low = acc.low.min(ohlc.low);
+                acc.close = ohlc.close;
+                o.volume += part.volume;
+                if part.open_interest.is_some() {
+                    o.open_interest = part.open_interest;
+                }
+                o.count += part.count;
+                let last = pv.last_mut().expect("one sum per bar");
+                last.0 += weighted.0;
+                last.1 += weighted.1;
+            }
+            _ => {
+                out.push(AggBar {
+                    ts: bucket.start,
+                    start: bucket.start,
+                    end: bucket.end,
+                    date: bucket.date,
+                    ..*part
+                });
+                pv.push(weighted);
+            }
+        }
+    }
+    for (bar, (pv, v)) in out.iter_mut().zip(pv) {
+        bar.vwap = (v > 0.0).then(|| pv / v);
+        bar.complete = bar.end <= read.data_end && bar.end <= now;
+    }
+    Some(out)
+}
+
+/// [`StoredRead`] of one stored rollup timeframe, or `None` when the rollups cannot serve the
+/// window (never refreshed, pending backlog, no rows inside, too many base bars at the edges).
+async fn read_stored(
+    service: &Service,
+    now: i64,
+    instrument: &Instrument,
+    calendar: &Calendar,
+    session: SessionFilter,
+    window: &SeriesWindow,
+    tf: Timeframe,
+) -> Result<Option<StoredRead>, ServiceError> {
+    let base = Resolution::Minute;
     let store = service.store();
     let set = store
         .read_rollups(instrument.id, &key(tf, session), window.range)
@@ -620,5 +741,10 @@ pub(crate) async fn read(
     for b in &mut bars {
         b.complete = b.end <= data_end && b.end <= now;
     }
-    Ok(Some((bars, source, base_read)))
+    Ok(Some(StoredRead {
+        bars,
+        source,
+        base_read,
+        data_end,
+    }))
 }

@@ -18,6 +18,7 @@
 mod adjustments;
 pub mod archive;
 pub mod bench;
+pub mod pool;
 pub mod postgres;
 mod rollup;
 pub mod sqlite;
@@ -26,6 +27,7 @@ use std::path::Path;
 
 pub use adjustments::{FactorRecord, FactorSet, RollHistory, RollHistoryKey, StoredRoll};
 use async_trait::async_trait;
+pub use pool::PoolOptions;
 pub use rollup::{RollupBacklog, RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite};
 use tradeassist_model::{
     AssetClass, Bar, DataSource, Instrument, NewInstrument, NewSavedQuery, Resolution, SavedQuery,

@@ -31,6 +31,27 @@ impl Encoder for JsonFetch {
     }
 }
 
+/// Warm the cache with the JSON answers of the `top` most requested and every saved query:
+/// once now (the listener is already up, so start-up does not wait) and then every
+/// `interval`. Runs for the life of the process.
+pub async fn warm_forever(service: Service, top: usize, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match service.warm(&JsonFetch, top).await {
+            Ok(r) => tracing::info!(
+                queries = r.queries,
+                computed = r.computed,
+                fresh = r.fresh,
+                failed = r.failed,
+                "cache warmed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cache warming failed"),
+        }
+    }
+}
+
 fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)

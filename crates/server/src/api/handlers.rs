@@ -203,12 +203,13 @@ pub async fn delete_query(
 pub async fn run_query(
     State(state): State<AppState>,
     client: Client,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<FetchResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let access = Access::start("queries/run", client);
-    let result = state.service.run_saved_query(id, now()).await?;
-    access.served(&result);
-    Ok(Json(fetch_response(&result)))
+    let (query, encoded) = state.service.run_saved_query(id, now(), &JsonFetch).await?;
+    access.served_query(&query, &encoded);
+    Ok(respond(&state.service, &headers, encoded, false))
 }
 
 /// Gaps of a stored base series against the instrument's trading calendar.

@@ -264,14 +264,15 @@ pub enum Backend {
 
 impl Backend {
     pub async fn open(config: &Config) -> Result<Backend> {
+        let pool = config.pool.options().map_err(anyhow::Error::msg)?;
         Ok(match config.store {
             StoreKind::Sqlite => Backend::Sqlite(
-                SqliteStore::open(&config.db)
+                SqliteStore::open_with(&config.db, pool)
                     .await
                     .with_context(|| format!("cannot open database {}", config.db.display()))?,
             ),
             StoreKind::Postgres => Backend::Postgres(
-                PostgresStore::connect(&config.postgres.url, &config.postgres.schema)
+                PostgresStore::connect_with(&config.postgres.url, &config.postgres.schema, pool)
                     .await
                     .with_context(|| {
                         format!(
@@ -376,6 +377,13 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, db = %config.db.display(), "serving");
     eprintln!("TradeAssist listening on http://{addr}/ (API docs: http://{addr}/api/docs/)");
+    if config.cache.enabled && config.cache.warm_interval_secs > 0 {
+        tokio::spawn(api::cached::warm_forever(
+            service.clone(),
+            config.cache.warm_top,
+            std::time::Duration::from_secs(config.cache.warm_interval_secs),
+        ));
+    }
     let app = api::router(service, config.limits.max_body_bytes);
     axum::serve(
         listener,

@@ -21,6 +21,7 @@ mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
@@ -34,6 +35,7 @@ use tradeassist_model::{
 };
 
 use crate::archive::{self, ArchiveReport};
+use crate::pool::{self, PoolOptions};
 use crate::{
     BarQuery, ChangeKind, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
     OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
@@ -74,8 +76,6 @@ pub struct PostgresStore {
     pool: Pool,
     schema: String,
 }
-
-const POOL_SIZE: usize = 8;
 
 /// Read a range ascending (`$1` instrument, `$2` resolution, `$3..$4` half-open range, `$5` limit).
 fn range_sql(descending: bool) -> String {
@@ -191,8 +191,14 @@ fn staged_bars<'a>(batch: &'a IngestBatch, ids: &HashMap<&str, i64>) -> Vec<Stag
 
 impl PostgresStore {
     /// Connect to `url`, create `schema` when missing, point every pooled connection's
-    /// `search_path` at it and run pending migrations.
+    /// `search_path` at it and run pending migrations, with the default pool bound.
     pub async fn connect(url: &str, schema: &str) -> Result<Self> {
+        Self::connect_with(url, schema, PoolOptions::default()).await
+    }
+
+    /// [`PostgresStore::connect`] with at most `pool.max_connections` connections; calls
+    /// beyond it wait for a free connection.
+    pub async fn connect_with(url: &str, schema: &str, pool: PoolOptions) -> Result<Self> {
         check_schema_name(schema)?;
         let mut config: tokio_postgres::Config = url
             .parse()
@@ -214,7 +220,7 @@ impl PostgresStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(pool.max_connections.max(1))
             .build()
             .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
         let store = PostgresStore {
@@ -243,7 +249,25 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Object> {
-        Ok(self.pool.get().await?)
+        let status = self.pool.status();
+        let queued = (status.available == 0 && status.size >= status.max_size).then(Instant::now);
+        let client = self.pool.get().await?;
+        if let Some(t) = queued {
+            pool::waited("postgres", t.elapsed());
+        }
+        let status = self.pool.status();
+        pool::report(
+            "postgres",
+            status.max_size,
+            status.available,
+            status.size.saturating_sub(status.available),
+        );
+        Ok(client)
+    }
+
+    /// Connections open now (idle or busy); never more than the pool bound.
+    pub fn connections(&self) -> usize {
+        self.pool.status().size
     }
 
     /// Schema version currently applied.

@@ -1,15 +1,18 @@
 //! Embedded SQLite backend (bundled SQLite, WAL, clustered `(instrument, resolution, ts)` keys).
 //!
 //! rusqlite is synchronous, so every call runs on the blocking pool: writes go through one
-//! connection (SQLite has one writer), reads take a connection from a small pool and see a
-//! consistent snapshot thanks to WAL.
+//! connection (SQLite has one writer), reads take a connection from a bounded pool (see
+//! [`crate::pool`]; excess reads queue for a permit before they take a blocking thread) and
+//! see a consistent snapshot thanks to WAL.
 
 mod adjustments;
 mod rows;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -18,6 +21,7 @@ use tradeassist_model::{
 };
 
 use crate::archive::{self, ArchiveReport};
+use crate::pool::{self, PoolOptions};
 use crate::{
     BarQuery, ChangeKind, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
     OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
@@ -43,10 +47,25 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Idle reader connections; at most `max_readers` exist, idle or busy.
     readers: Mutex<Vec<Connection>>,
+    /// One permit per reader connection that may exist.
+    permits: Arc<tokio::sync::Semaphore>,
+    max_readers: usize,
+    /// Reader connections open (idle or busy).
+    open_readers: AtomicUsize,
     /// The change watch: a dedicated read-only connection whose `PRAGMA data_version` moves
     /// when any other connection (of this or another process) commits.
     watch: Mutex<Option<Watch>>,
+}
+
+impl Inner {
+    /// Report the reader pool's bound and occupancy.
+    fn report_pool(&self) {
+        let open = self.open_readers.load(Ordering::Relaxed);
+        let idle = self.readers.lock().expect("reader pool").len();
+        pool::report("sqlite", self.max_readers, idle, open.saturating_sub(idle));
+    }
 }
 
 struct Watch {
@@ -103,15 +122,22 @@ fn blocking_error(e: tokio::task::JoinError) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the database at `path` and run pending migrations.
+    /// Open (creating if needed) the database at `path` and run pending migrations, with the
+    /// default reader pool bound.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, PoolOptions::default()).await
+    }
+
+    /// [`SqliteStore::open`] with at most `pool.max_connections` reader connections.
+    pub async fn open_with(path: impl AsRef<Path>, pool: PoolOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+        tokio::task::spawn_blocking(move || Self::open_blocking(path, pool))
             .await
             .map_err(blocking_error)?
     }
 
-    fn open_blocking(path: PathBuf) -> Result<Self> {
+    fn open_blocking(path: PathBuf, pool: PoolOptions) -> Result<Self> {
+        let max_readers = pool.max_connections.max(1);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 context: format!("cannot create {}", dir.display()),
@@ -132,9 +158,17 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                permits: Arc::new(tokio::sync::Semaphore::new(max_readers)),
+                max_readers,
+                open_readers: AtomicUsize::new(0),
                 watch: Mutex::new(None),
             }),
         })
+    }
+
+    /// Reader connections open now (idle or busy); never more than the pool bound.
+    pub fn reader_connections(&self) -> usize {
+        self.inner.open_readers.load(Ordering::Relaxed)
     }
 
     /// Path of the database file.
@@ -196,6 +230,22 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
+        // A permit per connection: excess reads queue here, on the runtime, not on blocking
+        // threads, and never open a connection beyond the bound.
+        let permit = match inner.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let queued = Instant::now();
+                let p = inner
+                    .permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
+                pool::waited("sqlite", queued.elapsed());
+                p
+            }
+        };
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().expect("reader pool").pop();
             let conn = match pooled {
@@ -206,11 +256,15 @@ impl SqliteStore {
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     configure(&c)?;
+                    inner.open_readers.fetch_add(1, Ordering::Relaxed);
                     c
                 }
             };
+            inner.report_pool();
             let out = f(&conn);
             inner.readers.lock().expect("reader pool").push(conn);
+            inner.report_pool();
+            drop(permit);
             Ok(out?)
         })
         .await
