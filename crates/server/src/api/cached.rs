@@ -82,13 +82,26 @@ fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
         })
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+fn gzip(bytes: &[u8], level: u32) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(bytes.len() / 4),
-        flate2::Compression::fast(),
+        flate2::Compression::new(level),
     );
     enc.write_all(bytes).expect("writing to memory");
     enc.finish().expect("writing to memory")
+}
+
+/// The gzip form of an answer. A freshly computed one is compressed fast for this response
+/// only (the client is already waiting for the computation); the form kept with a cache
+/// entry is made on its first hit, at level 6: a third fewer bytes than level 1 (a month of
+/// ES 1m bars: 134 KB instead of 200 KB of 1.9 MB JSON), paid once and saved on every later
+/// hit (`tradeassist bench serve`: +30 % cached throughput at 200 clients).
+fn gzipped(encoded: &Encoded) -> std::sync::Arc<[u8]> {
+    use tradeassist_service::cache::Source;
+    match encoded.source {
+        Source::Computed | Source::Waited => gzip(encoded.entry.body(), 1).into(),
+        Source::L1 | Source::L2 => encoded.entry.compressed(|b| gzip(b, 6)),
+    }
 }
 
 /// The HTTP response of a cached answer; `conditional` when `If-None-Match` applies (GET).
@@ -98,7 +111,7 @@ pub fn respond(
     encoded: Encoded,
     conditional: bool,
 ) -> Response {
-    let entry = encoded.entry;
+    let entry = &encoded.entry;
     let cache_control = match service.response_cache().map(|c| c.config()) {
         None => "no-cache".to_string(),
         Some(c) if entry.closed() => {
@@ -130,7 +143,7 @@ pub fn respond(
     );
     let body = if entry.body().len() >= COMPRESS_MIN_BYTES && accepts(headers, "gzip") {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        Body::from(bytes_of(entry.compressed(gzip)))
+        Body::from(bytes_of(gzipped(&encoded)))
     } else {
         Body::from(bytes_of(entry.body_shared()))
     };
