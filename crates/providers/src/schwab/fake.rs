@@ -73,6 +73,8 @@ impl Default for FakeCredentials {
 /// One scripted price-history answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
+    /// Answer normally (to script a fault for a later request: `Normal`, then the fault).
+    Normal,
     /// That HTTP status with a JSON error body.
     Status(u16),
     /// 429 with `Retry-After: <secs>`.
@@ -496,7 +498,7 @@ async fn price_history(
     if symbol.is_empty() {
         return api_error(StatusCode::BAD_REQUEST, "fake: symbol is required");
     }
-    let end = q.end_date.unwrap_or_else(|| now_ms());
+    let end = q.end_date.unwrap_or_else(now_ms);
     let days = i64::from(q.period.unwrap_or(match resolution {
         Resolution::Minute => 10,
         Resolution::Day => 365,
