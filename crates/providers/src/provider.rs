@@ -146,9 +146,10 @@ pub enum ProviderError {
     #[error("authentication failed: {0}")]
     Auth(String),
     /// The circuit breaker is open: the provider failed repeatedly and is not called.
+    /// `retry_after` is zero while a half-open circuit's trial calls are running.
     #[error(
-        "provider unavailable (circuit open after repeated failures); next try in {} ms",
-        retry_after.as_millis()
+        "provider unavailable (circuit open after repeated failures); {}",
+        NextTry(*retry_after)
     )]
     CircuitOpen { retry_after: Duration },
     /// The provider is configured wrongly.
@@ -163,6 +164,18 @@ impl fmt::Display for RetryAfter {
         match self.0 {
             Some(d) => write!(f, "; retry after {} s", d.as_secs()),
             None => Ok(()),
+        }
+    }
+}
+
+struct NextTry(Duration);
+
+impl fmt::Display for NextTry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_zero() {
+            f.write_str("a trial call is running, try again shortly")
+        } else {
+            write!(f, "next try in {} ms", self.0.as_millis())
         }
     }
 }
@@ -340,5 +353,14 @@ mod tests {
              1970-01-01T00:03:00Z: duplicate of the candle before it; nothing was returned"
         );
         assert_eq!(ms_time(1_500), "1970-01-01T00:00:01Z (+500 ms)");
+        let open = |ms| ProviderError::CircuitOpen {
+            retry_after: Duration::from_millis(ms),
+        };
+        assert!(open(1500).to_string().ends_with("next try in 1500 ms"));
+        assert!(
+            open(0)
+                .to_string()
+                .ends_with("a trial call is running, try again shortly")
+        );
     }
 }

@@ -484,4 +484,34 @@ mod tests {
         };
         assert_eq!(SchwabClient::new(&https).is_ok(), cfg!(feature = "tls"));
     }
+
+    /// With TLS, an https base URL is really spoken to (here: a closed local port, so the
+    /// answer is a connection error, not "scheme not supported").
+    #[cfg(feature = "tls")]
+    #[tokio::test]
+    async fn https_requests_go_out_over_tls() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = SchwabConfig {
+            enabled: true,
+            base_url: format!("https://127.0.0.1:{port}"),
+            client_id: "app".into(),
+            client_secret: "secret".into(),
+            refresh_token: "refresh".into(),
+            ..SchwabConfig::default()
+        };
+        let client = SchwabClient::new(&config).unwrap();
+        let request = BarRequest::new(
+            "AAPL",
+            tradeassist_model::AssetClass::Stock,
+            Resolution::Day,
+            TimeRange::new(0, 86_400).unwrap(),
+        );
+        let e = client.fetch_bars(&request).await.unwrap_err();
+        assert!(matches!(e, ProviderError::Connection(_)), "{e}");
+        assert!(e.is_transient());
+    }
 }
