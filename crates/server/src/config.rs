@@ -26,6 +26,18 @@ pub struct Config {
     pub cache: CacheConfig,
     pub redis: RedisConfig,
     pub pool: PoolConfig,
+    /// Providers of bars for backfills (`[providers.schwab]`); secrets inside are never
+    /// serialised or logged.
+    #[serde(default, skip_serializing)]
+    pub providers: ProvidersConfig,
+}
+
+/// Providers (`[providers]`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvidersConfig {
+    /// Schwab Trader API price history (see `tradeassist_providers::schwab::SchwabConfig`).
+    pub schwab: tradeassist_providers::schwab::SchwabConfig,
 }
 
 /// The store's connection pool (`[pool]`), either backend.
@@ -48,7 +60,7 @@ impl PoolConfig {
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 10] = [
     "store",
     "db",
     "postgres",
@@ -58,6 +70,7 @@ const ENV_KEYS: [&str; 9] = [
     "cache",
     "redis",
     "pool",
+    "providers",
 ];
 
 /// How log lines are written (to stderr).
@@ -226,6 +239,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             redis: RedisConfig::default(),
             pool: PoolConfig::default(),
+            providers: ProvidersConfig::default(),
         }
     }
 }

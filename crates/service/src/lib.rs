@@ -20,6 +20,7 @@
 //! ```
 
 mod analytics;
+mod backfill;
 pub mod bench;
 mod cached;
 mod continuous;
@@ -45,6 +46,9 @@ mod warm;
 use std::sync::Arc;
 
 pub use analytics::{IndicatorQuery, IndicatorResult};
+pub use backfill::{
+    BackfillProgress, BackfillReport, BackfillRequest, JOIN_GAPS, SourceProvider, SymbolBackfill,
+};
 pub use cached::{CacheSettings, Encoded, Encoder};
 pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
@@ -61,7 +65,7 @@ pub use reads::StoreReads;
 pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 pub use tradeassist_cache as cache;
-use tradeassist_model::{DataSource, Instrument};
+use tradeassist_model::Instrument;
 use tradeassist_store::{InstrumentFilter, NewestBar, SeriesInfo, Store};
 pub use warm::WarmReport;
 
@@ -97,6 +101,7 @@ pub struct Service {
     redis: Option<Arc<health::RedisProbe>>,
     reads: Arc<reads::Counters>,
     cache: Option<Arc<cached::CacheLayer>>,
+    provider: Option<Arc<dyn backfill::SourceProvider>>,
 }
 
 /// An instrument with the extent of its stored series.
@@ -119,6 +124,7 @@ impl Service {
             redis: None,
             reads,
             cache: None,
+            provider: None,
         }
     }
 
@@ -208,11 +214,6 @@ impl Service {
         let instrument = self.resolve_instrument(symbol).await?;
         let calendar = resolve::calendar_of(&instrument)?;
         Ok((instrument, calendar))
-    }
-
-    /// Configured data sources and their status.
-    pub async fn sources(&self) -> Result<Vec<DataSource>, ServiceError> {
-        Ok(self.store.data_sources().await?)
     }
 
     /// True when the store holds no instrument yet (first start).

@@ -56,6 +56,8 @@ pub struct AppOptions {
     pub cache: Option<CacheSettings>,
     /// Serve this database instead of a fresh temporary one (e.g. two apps over one file).
     pub db: Option<PathBuf>,
+    /// The provider backfills fetch from (none by default).
+    pub provider: Option<Arc<dyn tradeassist_service::SourceProvider>>,
 }
 
 impl Default for AppOptions {
@@ -67,6 +69,7 @@ impl Default for AppOptions {
             redis_url: None,
             cache: None,
             db: None,
+            provider: None,
         }
     }
 }
@@ -95,6 +98,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
     if let Some(settings) = &options.cache {
         service = service.with_cache(settings).expect("cache settings");
+    }
+    if let Some(provider) = &options.provider {
+        service = service.with_provider(provider.clone());
     }
     if options.demo {
         tradeassist_server::demo::seed_if_empty(&service)

@@ -38,6 +38,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/historical-data/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fill the gaps of stored series from the configured provider: only the ranges gap
+         *     detection reports missing are fetched, and re-running stores nothing new.
+         */
+        post: operations["backfill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/historical-data/export": {
         parameters: {
             query?: never;
@@ -327,6 +347,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Summary of a backfill. */
+        BackfillReportDto: {
+            /** Format: int64 */
+            bars_stored: number;
+            provider: string;
+            symbols: components["schemas"]["SymbolBackfillDto"][];
+        };
+        /** @description What to backfill. */
+        BackfillRequestDto: {
+            /**
+             * @description Asset class of symbols not stored yet: stock, index or future (default: futures
+             *     for contract symbols, stocks otherwise).
+             */
+            asset_class?: string | null;
+            /** @description Inclusive date or exclusive RFC 3339 instant; default now. */
+            end?: string | null;
+            /** @description Stored resolution to fill: `1m` (default) or `1d`. */
+            frequency?: string | null;
+            /** @description `YYYY-MM-DD` (UTC day) or RFC 3339. */
+            start: string;
+            /** @description Our notation (`AAPL`, `ESZ24`) or Schwab's futures notation (`/ESZ24`). */
+            symbols: string[];
+        };
         /**
          * @description One bar. `ts` is the interval start (or end with `label=end`) in RFC 3339 UTC. Prices are
          *     null only on bars created by `fill=null`.
@@ -826,6 +869,29 @@ export interface components {
         SourceList: {
             data: components["schemas"]["SourceDto"][];
         };
+        /** @description A time span `[start, end)`. */
+        SpanDto: {
+            end: string;
+            start: string;
+        };
+        /** @description What the backfill did for one symbol. */
+        SymbolBackfillDto: {
+            /** Format: int64 */
+            bars_stored: number;
+            /** @description The instrument was created from the provider's answer. */
+            created: boolean;
+            /** @description Why the symbol stopped, e.g. unknown to the provider or the provider down. */
+            error?: string | null;
+            /** @description Missing ranges gap detection reported. */
+            missing: components["schemas"]["SpanDto"][];
+            /** @description Asked-for ranges the provider had no bars for. */
+            no_data: components["schemas"]["SpanDto"][];
+            /** @description Provider requests made (close gaps share one). */
+            requests: number;
+            symbol: string;
+            /** @description Missing ranges older than the provider's history (not asked for). */
+            unavailable: components["schemas"]["SpanDto"][];
+        };
         /**
          * @description A saved query whose stored parameters this version cannot read (written by another
          *     version); it can be deleted or overwritten.
@@ -953,6 +1019,56 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    backfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillRequestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillReportDto"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters or no provider configured */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod backfill;
 pub mod cached;
 pub mod dto;
 pub mod error;
@@ -147,6 +148,7 @@ pub struct ApiPath<T>(pub T);
         handlers::delete_query,
         handlers::run_query,
         handlers::gaps,
+        backfill::backfill,
         handlers::futures_contracts,
         handlers::futures_rolls,
         handlers::live,
@@ -182,6 +184,7 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         )
         .route("/queries/{id}/run", post(handlers::run_query))
         .route("/gaps", get(handlers::gaps))
+        .route("/backfill", post(backfill::backfill))
         .route(
             "/futures/{root}/contracts",
             get(handlers::futures_contracts),

@@ -1,5 +1,6 @@
 //! Command-line interface of the `tradeassist` binary.
 
+pub mod backfill;
 mod bench;
 mod bench_serve;
 mod maintain;
@@ -54,6 +55,9 @@ pub enum Command {
     Instruments(InstrumentsArgs),
     /// Report gaps of a stored series against the trading calendar.
     Gaps(GapsArgs),
+    /// Fill the gaps of stored series from a provider (`[providers.schwab]`): only the
+    /// ranges gap detection reports missing are fetched; re-running stores nothing new.
+    Backfill(backfill::BackfillArgs),
     /// Database maintenance: statistics, vacuum, retention, Parquet archive and restore, plans.
     Maintain(maintain::MaintainArgs),
     /// Roll table of a continuous futures symbol (ES.c.0, ES.v.0, ES.n.1).
@@ -316,6 +320,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Export(args) => export(config, *args).await,
         Command::Instruments(args) => instruments(config, args).await,
         Command::Gaps(args) => gaps(config, args).await,
+        Command::Backfill(args) => {
+            let service = open_service(&config).await?;
+            backfill::run(config, args, service).await
+        }
         Command::Maintain(args) => maintain::run(config, args).await,
         Command::Rolls(args) => rolls(config, args).await,
         Command::Indicators(args) => indicators(config, *args).await,
@@ -334,6 +342,13 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     // The recorder first, so the demo import and the rollup refresh are measured too.
     api::metrics::handle();
     let mut service = open_service(&config).await?;
+    if let Some(provider) = backfill::provider_of(&config)? {
+        tracing::info!(
+            provider = provider.name(),
+            "provider configured for backfills"
+        );
+        service = service.with_provider(provider);
+    }
     if let Some(url) = &config.redis.url {
         let probe =
             tradeassist_service::health::RedisProbe::new(url).context("invalid configuration")?;

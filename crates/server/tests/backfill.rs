@@ -1,0 +1,283 @@
+//! Backfill from Schwab, black-box against the fake Schwab API on loopback: the CLI
+//! (`tradeassist backfill`, configured through `tradeassist.toml`) creates the instrument from
+//! the provider's answer, stores its bars, fetches only what gap detection reports missing on
+//! the next run and nothing on a repeat; the REST endpoint answers the same summary; the
+//! sources report the provider's circuit; errors are clear.
+
+use std::sync::Arc;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tradeassist_model::{Bar, Resolution};
+use tradeassist_providers::schwab::fake::{FakeSchwab, Fault};
+use tradeassist_testkit::cli::Db;
+use tradeassist_testkit::{AppOptions, spawn_app_with};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tradeassist");
+const DAY: i64 = 86_400;
+
+/// UTC midnight `days` days before today.
+fn days_ago(days: i64) -> i64 {
+    let now = chrono::Utc::now().timestamp();
+    now - now.rem_euclid(DAY) - days * DAY
+}
+
+fn date(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Minute bars of the US regular session (09:30-16:00 New York) of every weekday in
+/// `[from, to)` (holidays included: the provider has what it has).
+fn weekday_minutes(from: i64, to: i64) -> Vec<Bar> {
+    use chrono::TimeZone;
+    let mut bars = Vec::new();
+    let mut day = from;
+    while day < to {
+        // 1970-01-01 was a Thursday: weekday 0 = Thursday ... 2 = Saturday, 3 = Sunday.
+        if !matches!((day / DAY).rem_euclid(7), 2 | 3) {
+            let d = chrono::DateTime::from_timestamp(day, 0)
+                .unwrap()
+                .date_naive();
+            let open = chrono_tz::America::New_York
+                .from_local_datetime(&d.and_hms_opt(9, 30, 0).unwrap())
+                .unwrap()
+                .timestamp();
+            for m in 0..390 {
+                let p = 100.0 + (m % 17) as f64 * 0.25;
+                bars.push(Bar::new(open + m * 60, p, p + 0.5, p - 0.5, p + 0.25, 1_000.0).unwrap());
+            }
+        }
+        day += DAY;
+    }
+    bars
+}
+
+fn write_config(db: &Db, fake: &FakeSchwab) {
+    let c = fake.config();
+    let toml = format!(
+        "[providers.schwab]\nenabled = true\nbase_url = \"{}\"\nclient_id = \"{}\"\n\
+         client_secret = \"{}\"\nrefresh_token = \"{}\"\n[providers.schwab.retry]\n\
+         max_attempts = 2\nbase_delay_ms = 1\n",
+        c.base_url,
+        c.client_id,
+        c.client_secret.expose(),
+        c.refresh_token.expose()
+    );
+    std::fs::write(db.dir.path().join("tradeassist.toml"), toml).unwrap();
+}
+
+fn stored_bars(db: &Db, symbol: &str, start: &str, end: &str) -> usize {
+    let (out, _) = db.ok(&[
+        "query",
+        "--symbol",
+        symbol,
+        "--frequency",
+        "1m",
+        "--start",
+        start,
+        "--end",
+        end,
+        "--format",
+        "csv",
+    ]);
+    out.lines().skip(1).filter(|l| !l.is_empty()).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_backfill_creates_stores_then_fetches_only_the_missing_ranges() {
+    let fake = FakeSchwab::start().await.unwrap();
+    let (from, to) = (days_ago(20), days_ago(2));
+    let offered = weekday_minutes(from, to);
+    fake.insert_bars("XYZ", Resolution::Minute, offered.clone());
+    let db = Db::new(BIN);
+    write_config(&db, &fake);
+    let (first_day, mid, last_day) = (date(from), date(from + 9 * DAY), date(to - DAY));
+
+    // First half: the symbol is new, everything the provider has is stored.
+    let (out, _) = db.ok(&[
+        "backfill", "--symbol", "XYZ", "--start", &first_day, "--end", &mid,
+    ]);
+    let first_half = offered.iter().filter(|b| b.ts() < from + 10 * DAY).count();
+    assert!(out.contains("instrument created"), "{out}");
+    assert!(
+        out.contains(&format!("{first_half} bars stored for 1 symbol")),
+        "{out}"
+    );
+    assert_eq!(stored_bars(&db, "XYZ", &first_day, &mid), first_half);
+    let after_first = fake.history_queries().len();
+
+    // The whole range: only the second half is missing, so only it is asked for.
+    let (out, _) = db.ok(&[
+        "backfill", "--symbol", "XYZ", "--start", &first_day, "--end", &last_day,
+    ]);
+    let queries = fake.history_queries();
+    assert!(queries.len() > after_first, "{out}");
+    for q in &queries[after_first..] {
+        let start = q.start_date.unwrap() / 1000;
+        assert!(
+            start >= from + 10 * DAY,
+            "asked for stored data: {q:?}\n{out}"
+        );
+    }
+    let total = stored_bars(&db, "XYZ", &first_day, &last_day);
+    assert!(total > first_half, "{out}");
+
+    // A repeat stores nothing; the stored bars are unchanged.
+    let (out, _) = db.ok(&[
+        "backfill", "--symbol", "XYZ", "--start", &first_day, "--end", &last_day,
+    ]);
+    assert!(out.contains("backfill from schwab: 0 bars stored"), "{out}");
+    assert_eq!(stored_bars(&db, "XYZ", &first_day, &last_day), total);
+
+    // Minutes older than the provider keeps are reported, not asked for.
+    let old = date(days_ago(90));
+    let before = fake.history_queries().len();
+    let (out, _) = db.ok(&[
+        "backfill",
+        "--symbol",
+        "XYZ",
+        "--start",
+        &old,
+        "--end",
+        &date(days_ago(80)),
+    ]);
+    assert!(out.contains("before schwab's history, not asked"), "{out}");
+    assert_eq!(fake.history_queries().len(), before);
+
+    // A symbol the provider does not know: a clear per-symbol error, non-zero exit.
+    let err = db.run(&[
+        "backfill", "--symbol", "NOPE", "--start", &first_day, "--end", &mid,
+    ]);
+    let out = String::from_utf8_lossy(&err.stdout);
+    assert!(!err.status.success());
+    assert!(
+        out.contains("NOPE") && out.contains("unknown symbol"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_backfill_without_a_provider_is_a_clear_error() {
+    let db = Db::new(BIN);
+    let err = db.fails(&["backfill", "--symbol", "XYZ", "--start", "2026-01-02"]);
+    assert!(err.contains("no provider is configured"), "{err}");
+    let err = db.fails(&[
+        "backfill",
+        "--symbol",
+        "XYZ",
+        "--start",
+        "2026-01-02",
+        "--source",
+        "acme",
+    ]);
+    assert!(err.contains("unknown source"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
+    let fake = FakeSchwab::start().await.unwrap();
+    let (from, to) = (days_ago(9), days_ago(2));
+    let offered = weekday_minutes(from, to);
+    fake.insert_bars("/ESZ26", Resolution::Minute, offered.clone());
+    let mut config = fake.config();
+    config.retry.base_delay_ms = 1;
+    config.retry.max_attempts = 1;
+    config.breaker.failure_threshold = 1;
+    let provider = Arc::new(tradeassist_providers::schwab::resilient(&config).unwrap());
+    let app = spawn_app_with(AppOptions {
+        provider: Some(provider),
+        ..Default::default()
+    })
+    .await;
+    let client = Client::new();
+    let body = json!({"symbols": ["/ESZ26"], "start": date(from), "end": date(to - DAY)});
+    let r = client
+        .post(app.api("backfill"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["provider"], "schwab");
+    assert_eq!(report["symbols"][0]["symbol"], "ESZ26");
+    assert_eq!(report["symbols"][0]["created"], true);
+    assert_eq!(report["bars_stored"], offered.len());
+    let found: Value = client
+        .get(app.api("instruments/ESZ26"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["asset_class"], "future", "{found}");
+
+    // The provider fails: the symbol's entry says so and the breaker opens, visible in sources.
+    fake.fail_next(5, Fault::Status(500));
+    let body = json!({"symbols": ["AAA"], "start": date(from), "end": date(to - DAY)});
+    let report: Value = client
+        .post(app.api("backfill"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(report["symbols"][0]["error"].is_string(), "{report}");
+    let sources: Value = client
+        .get(app.api("sources"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schwab = sources["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "schwab")
+        .unwrap();
+    assert_eq!(schwab["circuit_state"], "open", "{schwab}");
+    assert!(
+        schwab["bars_ingested"].as_u64().unwrap() >= offered.len() as u64,
+        "{schwab}"
+    );
+
+    // Bad input: 422 in the error shape, nothing written.
+    for bad in [
+        json!({"symbols": ["XYZ"], "start": "2026-13-01"}),
+        json!({"symbols": ["XYZ"], "start": date(from), "frequency": "5m"}),
+        json!({"symbols": [], "start": date(from)}),
+    ] {
+        let r = client
+            .post(app.api("backfill"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["error"].is_object(), "{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_backfill_without_a_provider_is_422() {
+    let app = spawn_app_with(AppOptions::default()).await;
+    let body = json!({"symbols": ["XYZ"], "start": "2026-01-02"});
+    let r = Client::new()
+        .post(app.api("backfill"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert!(e.to_string().contains("no provider is configured"), "{e}");
+}
