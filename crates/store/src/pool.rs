@@ -28,9 +28,10 @@ pub struct PoolOptions {
 
 impl PoolOptions {
     /// The default bound: four connections per core, at least 4 and at most 32. Measured with
-    /// `tradeassist bench serve` on 2 cores (see ARCHITECTURE.md): throughput at 50 and 200
-    /// clients is flat from 4 connections up, while every extra SQLite reader holds its own
-    /// page cache.
+    /// `tradeassist bench serve --pool N` on 2 cores, uncached mix: 1 connection 21-22 req/s
+    /// at 50 and 200 clients, 2, 4, 8 and 16 connections 31-33 req/s (the CPU is the limit),
+    /// so the bound only has to keep a short read from queueing behind a few long ones, and
+    /// every extra SQLite reader holds its own page cache (up to 64 MiB).
     pub fn for_this_machine() -> PoolOptions {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         PoolOptions {
