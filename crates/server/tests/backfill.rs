@@ -248,6 +248,36 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
         schwab["bars_ingested"].as_u64().unwrap() >= offered.len() as u64,
         "{schwab}"
     );
+    assert!(schwab["last_error"].is_string(), "{schwab}");
+    assert!(
+        schwab["live"]["failures"].as_u64().unwrap() >= 1,
+        "{schwab}"
+    );
+    assert!(schwab["live"]["calls"].as_u64().unwrap() >= 2, "{schwab}");
+    assert_eq!(schwab["live"]["requests_per_minute"], 120, "{schwab}");
+    // Readiness: degraded (200), the provider named; never down for a provider.
+    let r = client
+        .get(format!("{}/health/ready", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let health: Value = r.json().await.unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(
+        health["components"]["provider"]["status"], "degraded",
+        "{health}"
+    );
+    // Stored data is still served while the provider is down.
+    let r = client
+        .get(app.api(&format!(
+            "fetch?symbols=ESZ26&frequency=1h&start={}",
+            date(from)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     // Bad input: 422 in the error shape, nothing written.
     for bad in [
@@ -280,4 +310,103 @@ async fn rest_backfill_without_a_provider_is_422() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e: Value = r.json().await.unwrap();
     assert!(e.to_string().contains("no provider is configured"), "{e}");
+}
+
+/// Bars deleted from the database (here with SQL, as an operator's mistake would) come back
+/// exactly from a backfill, and the provider is asked for that range only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_after_deleting_a_range_restores_exactly_the_deleted_bars() {
+    let fake = FakeSchwab::start().await.unwrap();
+    let (from, to) = (days_ago(16), days_ago(2));
+    fake.insert_bars("XYZ", Resolution::Minute, weekday_minutes(from, to));
+    let db = Db::new(BIN);
+    write_config(&db, &fake);
+    let (first, last) = (date(from), date(to - DAY));
+    let query = [
+        "query",
+        "--symbol",
+        "XYZ",
+        "--frequency",
+        "1m",
+        "--start",
+        &first,
+        "--end",
+        &last,
+    ];
+    db.ok(&[
+        "backfill", "--symbol", "XYZ", "--start", &first, "--end", &last,
+    ]);
+    let (before, _) = db.ok(&query);
+
+    // Delete the first two hours of the session of one weekday in the middle.
+    let mut day = from + 7 * DAY;
+    while matches!((day / DAY).rem_euclid(7), 2 | 3) {
+        day += DAY;
+    }
+    let open = weekday_minutes(day, day + DAY)[0].ts();
+    let (cut_from, cut_to) = (open, open + 2 * 3_600);
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let deleted = conn
+        .execute(
+            "DELETE FROM bars WHERE ts >= ?1 AND ts < ?2",
+            rusqlite::params![cut_from, cut_to],
+        )
+        .unwrap();
+    assert_eq!(deleted, 120);
+    drop(conn);
+
+    let asked = fake.history_queries().len();
+    let (out, _) = db.ok(&[
+        "backfill", "--symbol", "XYZ", "--start", &first, "--end", &last,
+    ]);
+    assert!(out.contains("120 bars stored"), "{out}");
+    let queries = &fake.history_queries()[asked..];
+    assert_eq!(queries.len(), 1, "{queries:?}");
+    let (s, e) = (
+        queries[0].start_date.unwrap() / 1000,
+        queries[0].end_date.unwrap() / 1000,
+    );
+    assert!(
+        s >= cut_from && e <= cut_to,
+        "asked {s}..{e} for {cut_from}..{cut_to}"
+    );
+    let (after, _) = db.ok(&query);
+    assert_eq!(after, before, "the restored bars equal the deleted ones");
+}
+
+/// A backfill with trace logging writes no credential anywhere in its output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_logged_backfill_shows_no_secret() {
+    let fake = FakeSchwab::start().await.unwrap();
+    fake.rotate_refresh_tokens(true);
+    let (from, to) = (days_ago(5), days_ago(2));
+    fake.insert_bars("XYZ", Resolution::Minute, weekday_minutes(from, to));
+    let db = Db::new(BIN);
+    write_config(&db, &fake);
+    let config = fake.config();
+    let out = std::process::Command::new(BIN)
+        .arg("--db")
+        .arg(&db.path)
+        .args(["backfill", "--symbol", "XYZ", "--start", &date(from)])
+        .args(["--end", &date(to - DAY)])
+        .current_dir(db.dir.path())
+        .env("TRADEASSIST_LOG", "trace")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("TRACE") || text.contains("DEBUG"), "{text}");
+    assert!(fake.counts().token >= 1);
+    for secret in [
+        config.client_secret.expose().to_string(),
+        config.refresh_token.expose().to_string(),
+        fake.refresh_token(),
+        "fake-access-".to_string(),
+    ] {
+        assert!(!text.contains(&secret), "{secret} in the output:\n{text}");
+    }
 }

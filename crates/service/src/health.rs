@@ -84,6 +84,9 @@ pub struct Readiness {
     pub schema: Option<SchemaStatus>,
     /// `None` when Redis is not configured.
     pub redis: Option<Check>,
+    /// The backfill provider's circuit: `degraded` while open or half-open, never `down`
+    /// (stored data is served without it); `None` when no provider is configured.
+    pub provider: Option<Check>,
 }
 
 impl Readiness {
@@ -106,6 +109,7 @@ impl Readiness {
             Some(self.store.status),
             Some(self.migrations()),
             self.redis.as_ref().map(|r| r.status),
+            self.provider.as_ref().map(|p| p.status),
         ]
         .into_iter()
         .flatten()
@@ -219,7 +223,30 @@ impl Service {
             store,
             schema,
             redis,
+            provider: self.provider.as_ref().map(|p| provider_check(p.as_ref())),
         }
+    }
+}
+
+/// The provider's circuit as a readiness check (no probe request: the breaker knows).
+fn provider_check(p: &dyn crate::SourceProvider) -> Check {
+    let stats = p.status().circuit;
+    let status = match stats.state {
+        tradeassist_providers::resilience::CircuitState::Closed => Status::Ok,
+        _ => Status::Degraded,
+    };
+    let error = (status != Status::Ok).then(|| {
+        format!(
+            "{} circuit {}: {}",
+            p.name(),
+            stats.state.as_str(),
+            stats.last_error.as_deref().unwrap_or("failing")
+        )
+    });
+    Check {
+        status,
+        latency: Duration::ZERO,
+        error,
     }
 }
 
@@ -255,6 +282,7 @@ mod tests {
                 expected: 4,
             }),
             redis,
+            provider: None,
         }
     }
 

@@ -662,6 +662,7 @@ export interface components {
         HealthComponents: {
             /** @description The applied schema version is the one this build expects. */
             migrations: components["schemas"]["MigrationsHealth"];
+            provider?: null | components["schemas"]["ComponentHealth"];
             redis?: null | components["schemas"]["ComponentHealth"];
             /** @description The store answered a query (`degraded` when slower than 1 s). */
             store: components["schemas"]["ComponentHealth"];
@@ -744,6 +745,44 @@ export interface components {
              */
             expected?: number | null;
             status: components["schemas"]["HealthStatus"];
+        };
+        /** @description What the running provider has seen since the server started. */
+        ProviderLiveDto: {
+            /**
+             * Format: int64
+             * @description Vendor requests let through the breaker.
+             */
+            calls: number;
+            /**
+             * Format: int32
+             * @description Failures in a row (the breaker opens at its threshold).
+             */
+            consecutive_failures: number;
+            /**
+             * Format: int64
+             * @description Requests that failed (after retries).
+             */
+            failures: number;
+            last_error_at?: string | null;
+            /**
+             * Format: int64
+             * @description Requests refused while the circuit was open.
+             */
+            rejected: number;
+            /**
+             * Format: int32
+             * @description The client-side rate budget (requests per minute).
+             */
+            requests_per_minute?: number | null;
+            /** Format: int64 */
+            retries: number;
+            /**
+             * Format: double
+             * @description Seconds until an open circuit lets a probe through.
+             */
+            retry_after_secs?: number | null;
+            /** Format: int64 */
+            timeouts: number;
         };
         /**
          * @description One roll of a continuous series. Adjusted values trace back to raw ones through
@@ -864,6 +903,7 @@ export interface components {
             kind: string;
             last_error?: string | null;
             last_success_at?: string | null;
+            live?: null | components["schemas"]["ProviderLiveDto"];
             name: string;
         };
         SourceList: {

@@ -627,6 +627,46 @@ pub struct SourceDto {
     pub last_success_at: Option<String>,
     pub last_error: Option<String>,
     pub bars_ingested: u64,
+    /// Live counters of the configured provider (absent for other sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<ProviderLiveDto>,
+}
+
+/// What the running provider has seen since the server started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProviderLiveDto {
+    /// Vendor requests let through the breaker.
+    pub calls: u64,
+    /// Requests that failed (after retries).
+    pub failures: u64,
+    /// Requests refused while the circuit was open.
+    pub rejected: u64,
+    /// Failures in a row (the breaker opens at its threshold).
+    pub consecutive_failures: u32,
+    pub retries: u64,
+    pub timeouts: u64,
+    pub last_error_at: Option<String>,
+    /// Seconds until an open circuit lets a probe through.
+    pub retry_after_secs: Option<f64>,
+    /// The client-side rate budget (requests per minute).
+    pub requests_per_minute: Option<u32>,
+}
+
+impl From<&tradeassist_providers::resilience::ResilienceStats> for ProviderLiveDto {
+    fn from(s: &tradeassist_providers::resilience::ResilienceStats) -> Self {
+        let c = &s.circuit;
+        ProviderLiveDto {
+            calls: c.calls,
+            failures: c.failures,
+            rejected: c.rejected,
+            consecutive_failures: c.consecutive_failures,
+            retries: s.retries,
+            timeouts: s.timeouts,
+            last_error_at: c.last_error_at.map(|ms| rfc3339(ms.div_euclid(1000))),
+            retry_after_secs: c.retry_after.map(|d| d.as_secs_f64()),
+            requests_per_minute: s.requests_per_minute,
+        }
+    }
 }
 
 impl From<&DataSource> for SourceDto {
@@ -639,6 +679,7 @@ impl From<&DataSource> for SourceDto {
             last_success_at: s.last_success_at.map(rfc3339),
             last_error: s.last_error.clone(),
             bars_ingested: s.bars_ingested,
+            live: None,
         }
     }
 }
@@ -791,6 +832,10 @@ pub struct HealthComponents {
     /// PING of the configured Redis server; absent when Redis is not configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<ComponentHealth>,
+    /// The backfill provider's circuit breaker (`degraded` while open or half-open); absent
+    /// when no provider is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ComponentHealth>,
 }
 
 /// One probed component.
@@ -839,6 +884,7 @@ impl From<&health::Readiness> for HealthDto {
                     expected: r.schema.map(|s| s.expected),
                 },
                 redis: r.redis.as_ref().map(ComponentHealth::from),
+                provider: r.provider.as_ref().map(ComponentHealth::from),
             }),
         }
     }

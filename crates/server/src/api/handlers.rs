@@ -99,9 +99,17 @@ pub async fn frequencies() -> Json<FrequencyList> {
 #[utoipa::path(get, path = "/api/v1/historical-data/sources", tag = TAG, responses((status = 200, body = SourceList)))]
 pub async fn sources(State(state): State<AppState>) -> Result<Json<SourceList>, ApiError> {
     let sources = state.service.sources().await?;
-    Ok(Json(SourceList {
-        data: sources.iter().map(SourceDto::from).collect(),
-    }))
+    let provider = state.service.provider();
+    let data = sources
+        .iter()
+        .map(|s| SourceDto {
+            live: provider
+                .filter(|p| p.name() == s.name)
+                .map(|p| ProviderLiveDto::from(&p.status())),
+            ..SourceDto::from(s)
+        })
+        .collect();
+    Ok(Json(SourceList { data }))
 }
 
 /// Search instruments.
