@@ -29,25 +29,20 @@ fn date(ts: i64) -> String {
         .to_string()
 }
 
-/// Minute bars of the US regular session (09:30-16:00 New York) of every weekday in
-/// `[from, to)` (holidays included: the provider has what it has).
+/// Minute bars of every US regular session (New York; holidays, early closes and daylight
+/// saving time as the calendar has them) of the days in `[from, to)`.
 fn weekday_minutes(from: i64, to: i64) -> Vec<Bar> {
-    use chrono::TimeZone;
+    let calendar = tradeassist_engine::Calendar::get("us_equity").unwrap();
     let mut bars = Vec::new();
     let mut day = from;
     while day < to {
-        // 1970-01-01 was a Thursday: weekday 0 = Thursday ... 2 = Saturday, 3 = Sunday.
-        if !matches!((day / DAY).rem_euclid(7), 2 | 3) {
-            let d = chrono::DateTime::from_timestamp(day, 0)
-                .unwrap()
-                .date_naive();
-            let open = chrono_tz::America::New_York
-                .from_local_datetime(&d.and_hms_opt(9, 30, 0).unwrap())
-                .unwrap()
-                .timestamp();
-            for m in 0..390 {
+        let d = chrono::DateTime::from_timestamp(day, 0)
+            .unwrap()
+            .date_naive();
+        if let Some(session) = calendar.session(d, tradeassist_engine::SessionFilter::Regular) {
+            for (m, ts) in (session.open()..session.close()).step_by(60).enumerate() {
                 let p = 100.0 + (m % 17) as f64 * 0.25;
-                bars.push(Bar::new(open + m * 60, p, p + 0.5, p - 0.5, p + 0.25, 1_000.0).unwrap());
+                bars.push(Bar::new(ts, p, p + 0.5, p - 0.5, p + 0.25, 1_000.0).unwrap());
             }
         }
         day += DAY;
@@ -318,7 +313,8 @@ async fn rest_backfill_without_a_provider_is_422() {
 async fn backfill_after_deleting_a_range_restores_exactly_the_deleted_bars() {
     let fake = FakeSchwab::start().await.unwrap();
     let (from, to) = (days_ago(16), days_ago(2));
-    fake.insert_bars("XYZ", Resolution::Minute, weekday_minutes(from, to));
+    let offered = weekday_minutes(from, to);
+    fake.insert_bars("XYZ", Resolution::Minute, offered.clone());
     let db = Db::new(BIN);
     write_config(&db, &fake);
     let (first, last) = (date(from), date(to - DAY));
@@ -338,12 +334,12 @@ async fn backfill_after_deleting_a_range_restores_exactly_the_deleted_bars() {
     ]);
     let (before, _) = db.ok(&query);
 
-    // Delete the first two hours of the session of one weekday in the middle.
-    let mut day = from + 7 * DAY;
-    while matches!((day / DAY).rem_euclid(7), 2 | 3) {
-        day += DAY;
-    }
-    let open = weekday_minutes(day, day + DAY)[0].ts();
+    // Delete the first two hours of the first session a week in.
+    let open = offered
+        .iter()
+        .map(|b| b.ts())
+        .find(|&t| t >= from + 7 * DAY)
+        .unwrap();
     let (cut_from, cut_to) = (open, open + 2 * 3_600);
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     let deleted = conn
@@ -409,4 +405,99 @@ async fn a_trace_logged_backfill_shows_no_secret() {
     ] {
         assert!(!text.contains(&secret), "{secret} in the output:\n{text}");
     }
+}
+
+/// `fetch_missing=true` fills the gaps before answering (the answer holds the provider's
+/// bars, also when the same query was cached before); with the provider down the stored data
+/// is answered with `stale: true` and the newest stored bar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_missing_fills_gaps_first_and_says_stale_when_the_provider_is_down() {
+    let fake = FakeSchwab::start().await.unwrap();
+    let (from, to) = (days_ago(9), days_ago(2));
+    let offered = weekday_minutes(from, to);
+    let mut config = fake.config();
+    config.retry.base_delay_ms = 1;
+    config.retry.max_attempts = 1;
+    config.breaker.failure_threshold = 1;
+    let provider = Arc::new(tradeassist_providers::schwab::resilient(&config).unwrap());
+    let app = spawn_app_with(AppOptions {
+        provider: Some(provider),
+        cache: Some(tradeassist_service::CacheSettings::default()),
+        ..Default::default()
+    })
+    .await;
+    let client = Client::new();
+    // The first half of the days is stored (a backfill), the provider then gets the rest.
+    let half = offered.len() / 2;
+    fake.insert_bars("XYZ", Resolution::Minute, offered[..half].to_vec());
+    let cut = offered[half].ts();
+    let body = json!({"symbols": ["XYZ"], "start": date(from), "end": rfc3339(cut)});
+    let r = client
+        .post(app.api("backfill"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    fake.insert_bars("XYZ", Resolution::Minute, offered[half..].to_vec());
+
+    let url = |missing: bool| {
+        app.api(&format!(
+            "fetch?symbols=XYZ&frequency=1m&start={}&end={}&fetch_missing={missing}",
+            date(from),
+            date(to - DAY)
+        ))
+    };
+    let count = |v: &Value| v["data"][0]["count"].as_u64().unwrap() as usize;
+    let plain: Value = client
+        .get(url(false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count(&plain), half, "{}", plain["metadata"]);
+    let filled: Value = client
+        .get(url(true))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count(&filled), offered.len(), "{}", filled["metadata"]);
+    assert!(filled["metadata"]["stale"].is_null());
+
+    // Provider down: the stored bars, stale, the newest stored bar named.
+    fake.fail_next(10, Fault::Status(503));
+    let later = date(to + DAY);
+    let r = client
+        .get(app.api(&format!(
+            "fetch?symbols=XYZ&frequency=1m&start={}&end={later}&fetch_missing=true",
+            date(from)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let stale: Value = r.json().await.unwrap();
+    assert_eq!(stale["metadata"]["stale"], true, "{}", stale["metadata"]);
+    assert_eq!(count(&stale), offered.len());
+    assert_eq!(
+        stale["metadata"]["newest_stored_bar"],
+        rfc3339(offered.last().unwrap().ts()),
+        "{}",
+        stale["metadata"]
+    );
+    let bad = client
+        .get(app.api("fetch?symbols=XYZ&frequency=1m&start=2026-01-02&fetch_missing=maybe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+fn rfc3339(ts: i64) -> String {
+    tradeassist_model::rfc3339(ts)
 }

@@ -28,8 +28,9 @@ use tradeassist_providers::{BarRequest, Provider};
 use tradeassist_store::{BarQuery, IngestBatch, SeriesBatch};
 
 use crate::derive::default_session;
+use crate::plan::SeriesTarget;
 use crate::resolve::calendar_of;
-use crate::{Service, ServiceError};
+use crate::{Query, Service, ServiceError};
 
 /// Gaps separated by less than this are fetched with one provider request.
 pub const JOIN_GAPS: i64 = 6 * 3_600;
@@ -93,6 +94,16 @@ pub struct BackfillProgress {
 pub struct BackfillReport {
     pub provider: String,
     pub symbols: Vec<SymbolBackfill>,
+}
+
+/// Why a fetch-through answer may be missing recent bars: the provider could not fill the
+/// gaps (down, circuit open), so the stored data is served as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Staleness {
+    /// Newest stored base bar (interval start) over the query's series.
+    pub newest_stored: Option<i64>,
+    /// The provider's error.
+    pub reason: String,
 }
 
 impl BackfillReport {
@@ -259,6 +270,52 @@ impl Service {
         }
         out.created = new.is_some() && created;
         Ok(out)
+    }
+
+    /// Fetch-through (`fetch_missing=true`): backfill the gaps of every stored series of
+    /// `query` over its window (up to now) from the configured provider, so the answer that
+    /// follows includes them. Continuous series are read from their stored contracts as they
+    /// are. `Some` when the provider failed: the caller serves the stored data, marked stale.
+    pub async fn fill_missing(
+        &self,
+        query: &Query,
+        now: i64,
+    ) -> Result<Option<Staleness>, ServiceError> {
+        if self.provider.is_none() {
+            return Err(ServiceError::invalid(
+                "fetch_missing",
+                "fetch_missing needs a configured provider ([providers.schwab])",
+            ));
+        }
+        let plan = self.plan(query, now).await?;
+        let mut stale: Option<Staleness> = None;
+        for series in &plan.series {
+            let SeriesTarget::Instrument { instrument, .. } = &series.target else {
+                continue;
+            };
+            let end = series.window.range.end().min(now);
+            let Ok(range) = TimeRange::new(series.window.range.start(), end) else {
+                continue;
+            };
+            let request = BackfillRequest {
+                symbols: vec![instrument.symbol.clone()],
+                resolution: series.base,
+                range,
+                asset_class: Some(instrument.asset_class),
+            };
+            let report = self.backfill(&request, &|_| {}).await?;
+            if let Some(reason) = report.symbols.iter().find_map(|s| s.error.clone()) {
+                let newest = match stale.as_ref().and_then(|s| s.newest_stored) {
+                    Some(n) => Some(series.last_stored.map_or(n, |l| l.max(n))),
+                    None => series.last_stored,
+                };
+                stale = Some(Staleness {
+                    newest_stored: newest,
+                    reason,
+                });
+            }
+        }
+        Ok(stale)
     }
 
     /// The stored symbol of `raw` (our notation or Schwab's `/ESZ24`), the instrument to

@@ -47,7 +47,8 @@ use std::sync::Arc;
 
 pub use analytics::{IndicatorQuery, IndicatorResult};
 pub use backfill::{
-    BackfillProgress, BackfillReport, BackfillRequest, JOIN_GAPS, SourceProvider, SymbolBackfill,
+    BackfillProgress, BackfillReport, BackfillRequest, JOIN_GAPS, SourceProvider, Staleness,
+    SymbolBackfill,
 };
 pub use cached::{CacheSettings, Encoded, Encoder};
 pub use continuous::{ContractInfo, RollsResult};

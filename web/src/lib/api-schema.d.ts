@@ -484,6 +484,15 @@ export interface components {
         FetchMetadata: {
             /** @description When the response was produced (RFC 3339 UTC). */
             generated_at: string;
+            /** @description With `stale`: the newest stored bar's interval start (RFC 3339 UTC). */
+            newest_stored_bar?: string | null;
+            /**
+             * @description Set with `fetch_missing` when the provider could not fill the gaps: the stored data
+             *     is answered as it is.
+             */
+            stale?: boolean | null;
+            /** @description With `stale`: the provider's error. */
+            stale_reason?: string | null;
             /** @description Total bars over all series. */
             total_bars: number;
         };
@@ -512,6 +521,12 @@ export interface components {
              * @example 2013-12-31
              */
             end?: string | null;
+            /**
+             * @description Fetch-through: fill the gaps of the stored series over the window from the
+             *     configured provider before answering (the CLI has `backfill` for this). When the
+             *     provider is down the stored data is answered with `metadata.stale = true`.
+             */
+            fetch_missing?: boolean;
             /** @description Gap filling: `none` (default), `null`, `prev` (last close, zero volume) or `linear`. */
             fill?: string | null;
             /**
@@ -1247,6 +1262,8 @@ export interface operations {
                 end?: string;
                 /** @description ytd, last_N_days, last_N_months, last_N_bars; every other field of the POST document is accepted by the same name */
                 preset?: string;
+                /** @description Fill gaps from the configured provider before answering; metadata.stale when it could not */
+                fetch_missing?: boolean;
             };
             header?: never;
             path?: never;

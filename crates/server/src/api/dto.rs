@@ -132,6 +132,12 @@ pub struct FetchRequestDto {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[arg(long)]
     pub session_vwap: bool,
+    /// Fetch-through: fill the gaps of the stored series over the window from the
+    /// configured provider before answering (the CLI has `backfill` for this). When the
+    /// provider is down the stored data is answered with `metadata.stale = true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[arg(skip)]
+    pub fetch_missing: bool,
     /// Force the stored base series (`1m` or `1d`). Default: daily bars for 1d and longer
     /// frequencies when the instrument has them, else 1-minute bars.
     #[serde(
@@ -279,6 +285,7 @@ impl From<&Query> for FetchRequestDto {
             label: (o.label != Label::default()).then_some(o.label),
             fill: (o.fill != FillMethod::default()).then_some(o.fill),
             session_vwap: o.session_vwap,
+            fetch_missing: false,
             base: o.base,
             roll,
             roll_offset: r.roll_offset,
@@ -488,6 +495,16 @@ pub struct FetchMetadata {
     pub total_bars: usize,
     /// When the response was produced (RFC 3339 UTC).
     pub generated_at: String,
+    /// Set with `fetch_missing` when the provider could not fill the gaps: the stored data
+    /// is answered as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
+    /// With `stale`: the newest stored bar's interval start (RFC 3339 UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_stored_bar: Option<String>,
+    /// With `stale`: the provider's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_reason: Option<String>,
 }
 
 /// Futures contract details.

@@ -3,8 +3,10 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use tradeassist_service::{FetchResult, Query, frequencies as known_frequencies, now};
+use axum::response::{IntoResponse, Response};
+use tradeassist_service::{
+    FetchResult, Query, ServiceError, frequencies as known_frequencies, now,
+};
 use tradeassist_store::InstrumentFilter;
 
 use super::audit::{Access, Client};
@@ -21,6 +23,9 @@ pub fn fetch_response(result: &FetchResult) -> FetchResponse {
         metadata: FetchMetadata {
             total_bars: data.iter().map(|s| s.count).sum(),
             generated_at: tradeassist_model::rfc3339(now()),
+            stale: None,
+            newest_stored_bar: None,
+            stale_reason: None,
         },
         data,
     }
@@ -42,13 +47,36 @@ pub async fn fetch(
     ApiJson(req): ApiJson<FetchRequestDto>,
 ) -> Result<Response, ApiError> {
     let access = Access::start("fetch", client);
+    let fetch_missing = req.fetch_missing;
     let query = req.into_query()?;
+    if fetch_missing && let Some(stale) = state.service.fill_missing(&query, now()).await? {
+        return stale_answer(&state, &query, stale, access).await;
+    }
     let encoded = state
         .service
         .fetch_encoded(&query, now(), &JsonFetch)
         .await?;
     access.served_query(&query, &encoded);
     Ok(respond(&state.service, &headers, encoded, false))
+}
+
+/// The answer of a `fetch_missing` fetch whose gaps the provider could not fill: the stored
+/// data, uncached, marked stale with the newest stored bar and the provider's error. (When
+/// the provider did fill them, the normal cached path answers and sees the new bars through
+/// the change log.)
+async fn stale_answer(
+    state: &AppState,
+    query: &Query,
+    stale: tradeassist_service::Staleness,
+    access: Access,
+) -> Result<Response, ApiError> {
+    let result = state.service.fetch(query, now()).await?;
+    access.served(&result);
+    let mut body = fetch_response(&result);
+    body.metadata.stale = Some(true);
+    body.metadata.newest_stored_bar = stale.newest_stored.map(tradeassist_model::rfc3339);
+    body.metadata.stale_reason = Some(stale.reason);
+    Ok(Json(body).into_response())
 }
 
 /// Fetch bars with the query in the URL: the text form of the fetch document (the same names,
@@ -61,6 +89,7 @@ pub async fn fetch(
         ("start" = Option<String>, Query, description = "Date or RFC 3339 instant"),
         ("end" = Option<String>, Query, description = "Date (inclusive) or RFC 3339 instant (exclusive)"),
         ("preset" = Option<String>, Query, description = "ytd, last_N_days, last_N_months, last_N_bars; every other field of the POST document is accepted by the same name"),
+        ("fetch_missing" = Option<bool>, Query, description = "Fill gaps from the configured provider before answering; metadata.stale when it could not"),
     ),
     responses(
         (status = 200, body = FetchResponse),
@@ -76,7 +105,21 @@ pub async fn fetch_get(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let access = Access::start("fetch", client);
-    let query: Query = raw.as_deref().unwrap_or("").parse()?;
+    let ([fetch_missing], query) = query_and(raw.as_deref(), ["fetch_missing"])?;
+    let fetch_missing = match fetch_missing.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ServiceError::invalid(
+                "fetch_missing",
+                format!("expected true or false, not `{other}`"),
+            )
+            .into());
+        }
+    };
+    if fetch_missing && let Some(stale) = state.service.fill_missing(&query, now()).await? {
+        return stale_answer(&state, &query, stale, access).await;
+    }
     let encoded = state
         .service
         .fetch_encoded(&query, now(), &JsonFetch)
