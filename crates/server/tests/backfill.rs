@@ -9,8 +9,8 @@ use std::sync::Arc;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tradeassist_model::{Bar, Resolution};
-use tradeassist_providers::schwab::fake::{FakeSchwab, Fault};
 use tradeassist_testkit::cli::Db;
+use tradeassist_testkit::schwab::{FakeSchwab, Fault};
 use tradeassist_testkit::{AppOptions, spawn_app_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tradeassist");
@@ -250,6 +250,28 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     );
     assert!(schwab["live"]["calls"].as_u64().unwrap() >= 2, "{schwab}");
     assert_eq!(schwab["live"]["requests_per_minute"], 120, "{schwab}");
+    let left = schwab["live"]["remaining_this_minute"].as_u64().unwrap();
+    assert!((1..120).contains(&left), "{schwab}");
+    // The same in the Prometheus text.
+    let text = client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{provider=\"schwab\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+    };
+    assert_eq!(series("tradeassist_provider_circuit_state"), 2.0);
+    assert!(series("tradeassist_provider_failures_total") >= 1.0);
+    assert!(series("tradeassist_provider_calls_total") >= 2.0);
+    assert_eq!(series("tradeassist_provider_rate_remaining"), left as f64);
     // Readiness: degraded (200), the provider named; never down for a provider.
     let r = client
         .get(format!("{}/health/ready", app.url))

@@ -10,6 +10,8 @@ pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+/// The fake Schwab API (real HTTP on a random port, scriptable faults, request counts).
+pub use tradeassist_providers::schwab::fake as schwab;
 
 use tradeassist_service::Service;
 use tradeassist_service::health::RedisProbe;

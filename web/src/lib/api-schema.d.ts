@@ -786,6 +786,11 @@ export interface components {
             rejected: number;
             /**
              * Format: int32
+             * @description Of the budget, requests not used in the last minute.
+             */
+            remaining_this_minute?: number | null;
+            /**
+             * Format: int32
              * @description The client-side rate budget (requests per minute).
              */
             requests_per_minute?: number | null;

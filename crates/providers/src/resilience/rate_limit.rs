@@ -48,6 +48,8 @@ pub struct RateLimiter {
     per_minute: NonZeroU32,
     clock: Elapsed,
     gcra: Gcra<NotKeyed, InMemoryState, Elapsed, NoOpMiddleware<Duration>>,
+    /// When the permits of the last minute were granted (for the remaining budget).
+    granted: std::sync::Mutex<std::collections::VecDeque<Duration>>,
 }
 
 impl fmt::Debug for RateLimiter {
@@ -73,7 +75,31 @@ impl RateLimiter {
             per_minute,
             gcra: Gcra::direct_with_clock(quota, clock.clone()),
             clock,
+            granted: std::sync::Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// Permits of the budget not used in the last minute.
+    pub fn remaining_this_minute(&self) -> u32 {
+        let mut granted = self.granted.lock().expect("rate limiter");
+        self.forget_old(&mut granted);
+        self.per_minute.get().saturating_sub(granted.len() as u32)
+    }
+
+    fn forget_old(&self, granted: &mut std::collections::VecDeque<Duration>) {
+        let now = self.clock.now();
+        while granted
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= Duration::from_secs(60))
+        {
+            granted.pop_front();
+        }
+    }
+
+    fn record(&self) {
+        let mut granted = self.granted.lock().expect("rate limiter");
+        self.forget_old(&mut granted);
+        granted.push_back(self.clock.now());
     }
 
     /// The budget.
@@ -83,7 +109,11 @@ impl RateLimiter {
 
     /// Take a permit now if one is free.
     pub fn try_acquire(&self) -> bool {
-        self.gcra.check().is_ok()
+        let ok = self.gcra.check().is_ok();
+        if ok {
+            self.record();
+        }
+        ok
     }
 
     /// Wait (on the clock) until a permit is free and take it; returns the time waited.
@@ -91,7 +121,10 @@ impl RateLimiter {
         let mut waited = Duration::ZERO;
         loop {
             match self.gcra.check() {
-                Ok(()) => return waited,
+                Ok(()) => {
+                    self.record();
+                    return waited;
+                }
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(self.clock.now());
                     self.clock.clock.sleep(wait).await;
@@ -106,6 +139,19 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use crate::resilience::ManualClock;
+
+    #[tokio::test]
+    async fn the_remaining_budget_counts_the_permits_of_the_last_minute() {
+        let clock = Arc::new(ManualClock::new());
+        let limiter = RateLimiter::per_minute(NonZeroU32::new(6).unwrap(), clock.clone());
+        assert_eq!(limiter.remaining_this_minute(), 6);
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(limiter.remaining_this_minute(), 3);
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(limiter.remaining_this_minute(), 6);
+    }
 
     #[tokio::test]
     async fn requests_are_spaced_evenly_at_the_budget() {

@@ -62,6 +62,8 @@ pub struct ResilienceStats {
     pub timeouts: u64,
     /// The rate-limit budget, when there is one.
     pub requests_per_minute: Option<u32>,
+    /// Of it, the requests not used in the last minute.
+    pub remaining_this_minute: Option<u32>,
 }
 
 /// A provider behind breaker, retries, timeout and rate limit. Cheap to share behind an `Arc`.
@@ -117,6 +119,7 @@ impl<P: Provider> Resilient<P> {
             retries: self.retries.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             requests_per_minute: self.limiter.as_ref().map(|l| l.per_minute_budget().get()),
+            remaining_this_minute: self.limiter.as_ref().map(|l| l.remaining_this_minute()),
         }
     }
 

@@ -667,6 +667,8 @@ pub struct ProviderLiveDto {
     pub retry_after_secs: Option<f64>,
     /// The client-side rate budget (requests per minute).
     pub requests_per_minute: Option<u32>,
+    /// Of the budget, requests not used in the last minute.
+    pub remaining_this_minute: Option<u32>,
 }
 
 impl From<&tradeassist_providers::resilience::ResilienceStats> for ProviderLiveDto {
@@ -682,6 +684,7 @@ impl From<&tradeassist_providers::resilience::ResilienceStats> for ProviderLiveD
             last_error_at: c.last_error_at.map(|ms| rfc3339(ms.div_euclid(1000))),
             retry_after_secs: c.retry_after.map(|d| d.as_secs_f64()),
             requests_per_minute: s.requests_per_minute,
+            remaining_this_minute: s.remaining_this_minute,
         }
     }
 }

@@ -32,6 +32,16 @@ pub const DATA_AGE: &str = "tradeassist_data_newest_bar_age_seconds";
 pub const DATA_NEWEST: &str = "tradeassist_data_newest_bar_timestamp_seconds";
 /// Gauge fixed at 1, labelled `version` and `git_sha`.
 pub const BUILD_INFO: &str = "tradeassist_build_info";
+/// Gauge of the provider's circuit: 0 closed, 1 half-open, 2 open; labelled `provider`.
+pub const PROVIDER_CIRCUIT: &str = "tradeassist_provider_circuit_state";
+/// Counters of the provider's vendor requests, labelled `provider`.
+pub const PROVIDER_CALLS: &str = "tradeassist_provider_calls_total";
+pub const PROVIDER_FAILURES: &str = "tradeassist_provider_failures_total";
+pub const PROVIDER_REJECTED: &str = "tradeassist_provider_rejected_total";
+pub const PROVIDER_RETRIES: &str = "tradeassist_provider_retries_total";
+pub const PROVIDER_TIMEOUTS: &str = "tradeassist_provider_timeouts_total";
+/// Gauge: requests of the provider's rate budget not used in the last minute.
+pub const PROVIDER_RATE_REMAINING: &str = "tradeassist_provider_rate_remaining";
 
 /// Histogram buckets (seconds) of every `*_seconds` histogram; the latency SLO of the alert
 /// rules (500 ms) is one of the boundaries.
@@ -101,6 +111,53 @@ fn describe() {
         "Interval start (epoch seconds) of the newest stored bar, by asset class"
     );
     describe_gauge!(BUILD_INFO, "Build of the running binary (always 1)");
+    describe_gauge!(
+        PROVIDER_CIRCUIT,
+        "Circuit of the provider: 0 closed, 1 half-open, 2 open"
+    );
+    describe_counter!(PROVIDER_CALLS, "Vendor requests let through the breaker");
+    describe_counter!(
+        PROVIDER_FAILURES,
+        "Vendor requests that failed after retries"
+    );
+    describe_counter!(
+        PROVIDER_REJECTED,
+        "Requests refused while the circuit was open"
+    );
+    describe_counter!(
+        PROVIDER_RETRIES,
+        "Attempts repeated after a transient error"
+    );
+    describe_counter!(PROVIDER_TIMEOUTS, "Attempts that ran into the timeout");
+    describe_gauge!(
+        PROVIDER_RATE_REMAINING,
+        "Requests of the rate budget not used in the last minute"
+    );
+}
+
+/// The provider's breaker and counters, read at the scrape (exact, no double counting).
+fn report_provider(provider: &dyn tradeassist_service::SourceProvider) {
+    use tradeassist_providers::resilience::CircuitState;
+    let stats = provider.status();
+    let name = provider.name().to_string();
+    let state = match stats.circuit.state {
+        CircuitState::Closed => 0.0,
+        CircuitState::HalfOpen => 1.0,
+        CircuitState::Open => 2.0,
+    };
+    metrics::gauge!(PROVIDER_CIRCUIT, "provider" => name.clone()).set(state);
+    for (series, value) in [
+        (PROVIDER_CALLS, stats.circuit.calls),
+        (PROVIDER_FAILURES, stats.circuit.failures),
+        (PROVIDER_REJECTED, stats.circuit.rejected),
+        (PROVIDER_RETRIES, stats.retries),
+        (PROVIDER_TIMEOUTS, stats.timeouts),
+    ] {
+        metrics::counter!(series, "provider" => name.clone()).absolute(value);
+    }
+    if let Some(left) = stats.remaining_this_minute {
+        metrics::gauge!(PROVIDER_RATE_REMAINING, "provider" => name).set(f64::from(left));
+    }
 }
 
 /// Decrements the in-flight gauge however the request ends (answered, cancelled, panicked).
@@ -170,6 +227,9 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "data freshness unavailable for this scrape"),
+    }
+    if let Some(provider) = state.service.provider() {
+        report_provider(provider.as_ref());
     }
     handle.run_upkeep();
     (
