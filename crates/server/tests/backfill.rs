@@ -181,6 +181,7 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     config.retry.base_delay_ms = 1;
     config.retry.max_attempts = 1;
     config.breaker.failure_threshold = 1;
+    config.breaker.cool_down_ms = 300;
     let provider = Arc::new(tradeassist_providers::schwab::resilient(&config).unwrap());
     let app = spawn_app_with(AppOptions {
         provider: Some(provider),
@@ -212,7 +213,7 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     assert_eq!(found["asset_class"], "future", "{found}");
 
     // The provider fails: the symbol's entry says so and the breaker opens, visible in sources.
-    fake.fail_next(5, Fault::Status(500));
+    fake.fail_next(1, Fault::Status(500));
     let body = json!({"symbols": ["AAA"], "start": date(from), "end": date(to - DAY)});
     let report: Value = client
         .post(app.api("backfill"))
@@ -272,6 +273,52 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     assert!(series("tradeassist_provider_failures_total") >= 1.0);
     assert!(series("tradeassist_provider_calls_total") >= 2.0);
     assert_eq!(series("tradeassist_provider_rate_remaining"), left as f64);
+
+    // While open: refused fast, the fake sees no request.
+    let seen = fake.counts().price_history;
+    let body = json!({"symbols": ["AAB"], "start": date(from), "end": date(to - DAY)});
+    let report: Value = post_json(&client, &app.api("backfill"), &body).await;
+    assert!(
+        report["symbols"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("circuit"),
+        "{report}"
+    );
+    assert_eq!(fake.counts().price_history, seen);
+    // After the cool-down: half-open; a good answer closes it.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let metrics = |client: Client, url: String| async move {
+        client.get(url).send().await.unwrap().text().await.unwrap()
+    };
+    let circuit = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("tradeassist_provider_circuit_state{provider=\"schwab\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+    };
+    let text = metrics(client.clone(), format!("{}/metrics", app.url)).await;
+    assert_eq!(circuit(&text).as_deref(), Some("1"), "half-open");
+    let body = json!({"symbols": ["ESZ26"], "start": date(from), "end": date(to - DAY)});
+    let report: Value = post_json(&client, &app.api("backfill"), &body).await;
+    assert!(report["symbols"][0]["error"].is_null(), "{report}");
+    // A gap-free series asks for nothing; probe with a new symbol the fake knows.
+    fake.insert_bars("XYZ", Resolution::Minute, offered.clone());
+    let body = json!({"symbols": ["XYZ"], "start": date(from), "end": date(to - DAY)});
+    let report: Value = post_json(&client, &app.api("backfill"), &body).await;
+    assert_eq!(report["bars_stored"], offered.len(), "{report}");
+    let text = metrics(client.clone(), format!("{}/metrics", app.url)).await;
+    assert_eq!(circuit(&text).as_deref(), Some("0"), "closed again");
+
+    // A truncated answer: the batch is rejected, nothing of it stored.
+    fake.insert_bars("XYC", Resolution::Minute, offered.clone());
+    fake.fail_next(1, Fault::TruncatedJson);
+    let body = json!({"symbols": ["XYC"], "start": date(from), "end": date(to - DAY)});
+    let report: Value = post_json(&client, &app.api("backfill"), &body).await;
+    assert_eq!(report["bars_stored"], 0, "{report}");
+    assert!(report["symbols"][0]["error"].is_string(), "{report}");
+    let found = client.get(app.api("instruments/XYC")).send().await.unwrap();
+    assert_eq!(found.status(), StatusCode::NOT_FOUND, "nothing was created");
     // Readiness: degraded (200), the provider named; never down for a provider.
     let r = client
         .get(format!("{}/health/ready", app.url))
@@ -522,4 +569,10 @@ async fn fetch_missing_fills_gaps_first_and_says_stale_when_the_provider_is_down
 
 fn rfc3339(ts: i64) -> String {
     tradeassist_model::rfc3339(ts)
+}
+
+async fn post_json(client: &Client, url: &str, body: &Value) -> Value {
+    let r = client.post(url).json(body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
 }
