@@ -177,17 +177,7 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     let (from, to) = (days_ago(9), days_ago(2));
     let offered = weekday_minutes(from, to);
     fake.insert_bars("/ESZ26", Resolution::Minute, offered.clone());
-    let mut config = fake.config();
-    config.retry.base_delay_ms = 1;
-    config.retry.max_attempts = 1;
-    config.breaker.failure_threshold = 1;
-    config.breaker.cool_down_ms = 300;
-    let provider = Arc::new(tradeassist_providers::schwab::resilient(&config).unwrap());
-    let app = spawn_app_with(AppOptions {
-        provider: Some(provider),
-        ..Default::default()
-    })
-    .await;
+    let app = app_over_fake(&fake, None).await;
     let client = Client::new();
     let body = json!({"symbols": ["/ESZ26"], "start": date(from), "end": date(to - DAY)});
     let r = client
@@ -202,14 +192,7 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     assert_eq!(report["symbols"][0]["symbol"], "ESZ26");
     assert_eq!(report["symbols"][0]["created"], true);
     assert_eq!(report["bars_stored"], offered.len());
-    let found: Value = client
-        .get(app.api("instruments/ESZ26"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found = get_json(&client, app.api("instruments/ESZ26")).await.1;
     assert_eq!(found["asset_class"], "future", "{found}");
 
     // The provider fails: the symbol's entry says so and the breaker opens, visible in sources.
@@ -225,14 +208,7 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
         .await
         .unwrap();
     assert!(report["symbols"][0]["error"].is_string(), "{report}");
-    let sources: Value = client
-        .get(app.api("sources"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sources = get_json(&client, app.api("sources")).await.1;
     let schwab = sources["data"]
         .as_array()
         .unwrap()
@@ -320,13 +296,8 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
     let found = client.get(app.api("instruments/XYC")).send().await.unwrap();
     assert_eq!(found.status(), StatusCode::NOT_FOUND, "nothing was created");
     // Readiness: degraded (200), the provider named; never down for a provider.
-    let r = client
-        .get(format!("{}/health/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let health: Value = r.json().await.unwrap();
+    let (status, health) = get_json(&client, format!("{}/health/ready", app.url)).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(
         health["components"]["provider"]["status"], "degraded",
@@ -484,17 +455,7 @@ async fn fetch_missing_fills_gaps_first_and_says_stale_when_the_provider_is_down
     let fake = FakeSchwab::start().await.unwrap();
     let (from, to) = (days_ago(9), days_ago(2));
     let offered = weekday_minutes(from, to);
-    let mut config = fake.config();
-    config.retry.base_delay_ms = 1;
-    config.retry.max_attempts = 1;
-    config.breaker.failure_threshold = 1;
-    let provider = Arc::new(tradeassist_providers::schwab::resilient(&config).unwrap());
-    let app = spawn_app_with(AppOptions {
-        provider: Some(provider),
-        cache: Some(tradeassist_service::CacheSettings::default()),
-        ..Default::default()
-    })
-    .await;
+    let app = app_over_fake(&fake, Some(tradeassist_service::CacheSettings::default())).await;
     let client = Client::new();
     // The first half of the days is stored (a backfill), the provider then gets the rest.
     let half = offered.len() / 2;
@@ -518,23 +479,9 @@ async fn fetch_missing_fills_gaps_first_and_says_stale_when_the_provider_is_down
         ))
     };
     let count = |v: &Value| v["data"][0]["count"].as_u64().unwrap() as usize;
-    let plain: Value = client
-        .get(url(false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plain = get_json(&client, url(false)).await.1;
     assert_eq!(count(&plain), half, "{}", plain["metadata"]);
-    let filled: Value = client
-        .get(url(true))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let filled = get_json(&client, url(true)).await.1;
     assert_eq!(count(&filled), offered.len(), "{}", filled["metadata"]);
     assert!(filled["metadata"]["stale"].is_null());
 
@@ -575,4 +522,30 @@ async fn post_json(client: &Client, url: &str, body: &Value) -> Value {
     let r = client.post(url).json(body).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
+}
+
+async fn get_json(client: &Client, url: impl reqwest::IntoUrl) -> (StatusCode, Value) {
+    let r = client.get(url).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The HTTP app with a Schwab provider over `fake`: one attempt per request, a breaker that
+/// opens on the first failure and half-opens after 300 ms.
+async fn app_over_fake(
+    fake: &FakeSchwab,
+    cache: Option<tradeassist_service::CacheSettings>,
+) -> tradeassist_testkit::TestApp {
+    let mut config = fake.config();
+    config.retry.base_delay_ms = 1;
+    config.retry.max_attempts = 1;
+    config.breaker.failure_threshold = 1;
+    config.breaker.cool_down_ms = 300;
+    let provider = Arc::new(tradeassist_providers::schwab::resilient(&config).unwrap());
+    spawn_app_with(AppOptions {
+        provider: Some(provider),
+        cache,
+        ..Default::default()
+    })
+    .await
 }

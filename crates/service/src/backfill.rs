@@ -17,7 +17,6 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tradeassist_engine::detect_gaps_bounded;
 use tradeassist_model::instrument::normalize_symbol;
 use tradeassist_model::{
     AssetClass, Bar, ContractSymbol, DataSource, FuturesContract, NewInstrument, Resolution,
@@ -25,11 +24,10 @@ use tradeassist_model::{
 };
 use tradeassist_providers::resilience::{ResilienceStats, Resilient};
 use tradeassist_providers::{BarRequest, Provider};
-use tradeassist_store::{BarQuery, IngestBatch, SeriesBatch};
+use tradeassist_store::{IngestBatch, SeriesBatch};
 
 use crate::derive::default_session;
 use crate::plan::SeriesTarget;
-use crate::resolve::calendar_of;
 use crate::{Query, Service, ServiceError};
 
 /// Gaps separated by less than this are fetched with one provider request.
@@ -360,24 +358,16 @@ impl Service {
         request: &BackfillRequest,
     ) -> Result<Vec<TimeRange>, ServiceError> {
         let instrument = self.resolve_instrument(symbol).await?;
-        let calendar = calendar_of(&instrument)?;
-        let read = BarQuery {
-            instrument_id: instrument.id,
-            resolution: request.resolution,
-            range: request.range,
-            last: None,
-            max_rows: 0,
-        };
-        let bars = self.read_base(read, self.limits.max_base_bars).await?;
-        let report = detect_gaps_bounded(
-            &bars,
-            request.resolution,
-            calendar,
-            default_session(&instrument),
-            request.range,
-            MAX_GAPS,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let session = default_session(&instrument);
+        let report = self
+            .gap_report(
+                &instrument,
+                request.resolution,
+                session,
+                request.range,
+                MAX_GAPS,
+            )
+            .await?;
         if report.truncated {
             return Err(ServiceError::invalid(
                 "start",

@@ -1,7 +1,7 @@
 //! Gap detection of a stored base series against the instrument's trading calendar.
 
 use tradeassist_engine::{GapReport, SessionFilter, detect_gaps_bounded};
-use tradeassist_model::{Instrument, RangeSpec, Resolution, SeriesWindow};
+use tradeassist_model::{Instrument, RangeSpec, Resolution, SeriesWindow, TimeRange};
 use tradeassist_store::BarQuery;
 
 use crate::derive::{default_session, trading_day_window};
@@ -57,23 +57,15 @@ impl Service {
                 "gap detection needs a time range, not last_N_bars",
             ));
         }
-        let read = BarQuery {
-            instrument_id: instrument.id,
-            resolution: query.base,
-            range: window.range,
-            last: None,
-            max_rows: 0,
-        };
-        let bars = self.read_base(read, self.limits.max_base_bars).await?;
-        let report = detect_gaps_bounded(
-            &bars,
-            query.base,
-            calendar,
-            session,
-            window.range,
-            MAX_GAPS_LISTED,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let report = self
+            .gap_report(
+                &instrument,
+                query.base,
+                session,
+                window.range,
+                MAX_GAPS_LISTED,
+            )
+            .await?;
         Ok(GapResult {
             instrument,
             base: query.base,
@@ -81,5 +73,28 @@ impl Service {
             window,
             report,
         })
+    }
+
+    /// Gaps of the stored `base` series of `instrument` over `range` against its calendar
+    /// and `session`, listing at most `max_gaps`.
+    pub(crate) async fn gap_report(
+        &self,
+        instrument: &Instrument,
+        base: Resolution,
+        session: SessionFilter,
+        range: TimeRange,
+        max_gaps: usize,
+    ) -> Result<GapReport, ServiceError> {
+        let calendar = calendar_of(instrument)?;
+        let read = BarQuery {
+            instrument_id: instrument.id,
+            resolution: base,
+            range,
+            last: None,
+            max_rows: 0,
+        };
+        let bars = self.read_base(read, self.limits.max_base_bars).await?;
+        detect_gaps_bounded(&bars, base, calendar, session, range, max_gaps)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 }
