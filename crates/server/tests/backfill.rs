@@ -304,15 +304,11 @@ async fn rest_backfill_answers_the_summary_and_sources_show_the_circuit() {
         "{health}"
     );
     // Stored data is still served while the provider is down.
-    let r = client
-        .get(app.api(&format!(
-            "fetch?symbols=ESZ26&frequency=1h&start={}",
-            date(from)
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let url = app.api(&format!(
+        "fetch?symbols=ESZ26&frequency=1h&start={}",
+        date(from)
+    ));
+    assert_eq!(get_json(&client, url).await.0, StatusCode::OK);
 
     // Bad input: 422 in the error shape, nothing written.
     for bad in [
@@ -488,16 +484,12 @@ async fn fetch_missing_fills_gaps_first_and_says_stale_when_the_provider_is_down
     // Provider down: the stored bars, stale, the newest stored bar named.
     fake.fail_next(10, Fault::Status(503));
     let later = date(to + DAY);
-    let r = client
-        .get(app.api(&format!(
-            "fetch?symbols=XYZ&frequency=1m&start={}&end={later}&fetch_missing=true",
-            date(from)
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let stale: Value = r.json().await.unwrap();
+    let url = app.api(&format!(
+        "fetch?symbols=XYZ&frequency=1m&start={}&end={later}&fetch_missing=true",
+        date(from)
+    ));
+    let (status, stale) = get_json(&client, url).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(stale["metadata"]["stale"], true, "{}", stale["metadata"]);
     assert_eq!(count(&stale), offered.len());
     assert_eq!(
