@@ -19,8 +19,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use tradeassist_model::instrument::normalize_symbol;
 use tradeassist_model::{
-    AssetClass, Bar, ContractSymbol, DataSource, FuturesContract, NewInstrument, Resolution,
-    TimeRange,
+    AssetClass, Bar, ContractSymbol, DataSource, FuturesContract, NewInstrument, RangeSpec,
+    Resolution, TimeRange,
 };
 use tradeassist_providers::resilience::{ResilienceStats, Resilient};
 use tradeassist_providers::{BarRequest, Provider};
@@ -102,6 +102,18 @@ pub struct Staleness {
     pub newest_stored: Option<i64>,
     /// The provider's error.
     pub reason: String,
+}
+
+impl BackfillRequest {
+    /// The UTC range of a backfill's bounds: a start date is its UTC midnight, an end date
+    /// includes that day, no end means now (the instrument's timezone is not used: the
+    /// symbol may not be stored yet).
+    pub fn utc_range(range: &RangeSpec, now: i64) -> Result<TimeRange, ServiceError> {
+        range
+            .window(chrono_tz::UTC, Resolution::Minute, now)
+            .map(|w| w.range)
+            .map_err(|e| ServiceError::invalid("end", e.to_string()))
+    }
 }
 
 impl BackfillReport {

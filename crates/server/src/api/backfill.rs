@@ -5,12 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tradeassist_model::{AssetClass, Resolution, TimeBound, TimeRange, time::rfc3339};
-use tradeassist_service::{BackfillReport, BackfillRequest, ServiceError, SymbolBackfill};
+use tradeassist_service::query::range_from;
+use tradeassist_service::{BackfillReport, BackfillRequest, ServiceError, SymbolBackfill, now};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{ApiError, ApiJson, AppState};
-use crate::cli::backfill::utc_range;
 
 /// What to backfill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -109,7 +109,7 @@ impl BackfillRequestDto {
         };
         let start = bound("start", &self.start)?;
         let end = self.end.as_deref().map(|e| bound("end", e)).transpose()?;
-        let range = utc_range(start, end).map_err(|e| ServiceError::invalid("end", e))?;
+        let range = BackfillRequest::utc_range(&range_from(Some(start), end, None, None)?, now())?;
         let resolution = match self.frequency.as_deref().unwrap_or("1m") {
             "1m" => Resolution::Minute,
             "1d" => Resolution::Day,

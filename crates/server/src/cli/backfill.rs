@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tradeassist_model::{AssetClass, Resolution, TimeBound, TimeRange, rfc3339};
+use tradeassist_model::{AssetClass, Resolution, TimeRange, rfc3339};
 use tradeassist_service::{BackfillReport, BackfillRequest, Service, SourceProvider, now};
 
 use super::{RangeArgs, parse_asset_class};
@@ -43,27 +43,6 @@ pub fn provider_of(config: &Config) -> Result<Option<Arc<dyn SourceProvider>>> {
     Ok(Some(Arc::new(provider)))
 }
 
-/// `[start, end)` in UTC of CLI or API bounds: a start date is its UTC midnight, an end date
-/// includes that day, no end means now.
-pub fn utc_range(start: TimeBound, end: Option<TimeBound>) -> Result<TimeRange, String> {
-    let at = |b: TimeBound, end_of_day: bool| match b {
-        TimeBound::Instant(ts) => ts,
-        TimeBound::Date(d) => {
-            let d = if end_of_day {
-                d.succ_opt().unwrap_or(d)
-            } else {
-                d
-            };
-            d.and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()
-                .timestamp()
-        }
-    };
-    let (a, b) = (at(start, false), end.map_or_else(now, |e| at(e, true)));
-    TimeRange::new(a, b).map_err(|_| "the end must be after the start".to_string())
-}
-
 pub async fn run(config: Config, args: BackfillArgs, service: Service) -> Result<()> {
     if args.source != "schwab" {
         anyhow::bail!(
@@ -71,7 +50,7 @@ pub async fn run(config: Config, args: BackfillArgs, service: Service) -> Result
             args.source
         );
     }
-    let range = utc_range(args.range.start, args.range.end).map_err(anyhow::Error::msg)?;
+    let range = BackfillRequest::utc_range(&args.range.range()?, now())?;
     let provider = provider_of(&config)?.context(
         "no provider is configured: set [providers.schwab] enabled = true, client_id, \
          client_secret and refresh_token (or TRADEASSIST_PROVIDERS__SCHWAB__*)",
