@@ -252,30 +252,31 @@ impl Service {
                 source: Source::Computed,
             });
         };
-        cache.popular.record(encoder.format(), query);
-        let (key, plan, seq) = self.cache_key(cache, query, now, encoder).await?;
+        let text = query.to_string();
+        cache.popular.record(encoder.format(), &text, query);
+        let (key, plan, seq) = self.cache_key(cache, query, &text, now, encoder).await?;
         self.compute_cached(cache, &key, seq, &plan, encoder).await
     }
 
-    /// The cache key of a query at `now`, its (memoised) plan and the change-log position
-    /// both are valid at.
+    /// The cache key of a query (`text` is its text form) at `now`, its (memoised) plan and
+    /// the change-log position both are valid at.
     pub(crate) async fn cache_key(
         &self,
         cache: &CacheLayer,
         query: &Query,
+        text: &str,
         now: i64,
         encoder: &dyn Encoder,
     ) -> Result<(String, Arc<Plan>, i64), ServiceError> {
         self.sync_changes().await?;
         let seq = cache.responses.applied_seq();
-        let text = query.to_string();
-        let plan = match cache.plans.get(&text).filter(|(_, s)| *s == seq) {
+        let plan = match cache.plans.get(text).filter(|(_, s)| *s == seq) {
             Some((plan, _)) => plan,
             None => {
                 let plan = Arc::new(self.plan(query, now).await?);
                 cache
                     .plans
-                    .insert(&text, (plan.clone(), seq), cache.ttl(plan.is_closed()));
+                    .insert(text, (plan.clone(), seq), cache.ttl(plan.is_closed()));
                 plan
             }
         };
@@ -324,12 +325,12 @@ impl Popular {
         }
     }
 
-    /// Count one request of `query` answered in `format`.
-    pub(crate) fn record(&self, format: &str, query: &Query) {
+    /// Count one request of `query` (text form `text`) answered in `format`.
+    pub(crate) fn record(&self, format: &str, text: &str, query: &Query) {
         if self.capacity == 0 {
             return;
         }
-        let key = (format.to_string(), query.to_string());
+        let key = (format.to_string(), text.to_string());
         let mut counts = self.counts.lock().expect("request counts");
         if let Some((_, n)) = counts.get_mut(&key) {
             *n += 1;
@@ -382,14 +383,14 @@ mod tests {
             q("symbols=D&frequency=1d&start=2013-01-01"),
         );
         for _ in 0..3 {
-            p.record("json", &b);
+            p.record("json", &b.to_string(), &b);
         }
-        p.record("json", &a);
-        p.record("json", &a);
-        p.record("json", &c);
-        p.record("csv", &c);
+        p.record("json", &a.to_string(), &a);
+        p.record("json", &a.to_string(), &a);
+        p.record("json", &c.to_string(), &c);
+        p.record("csv", &c.to_string(), &c);
         // Full (3 entries): D replaces the least requested, C in json or csv.
-        p.record("json", &d);
+        p.record("json", &d.to_string(), &d);
         let top = p.top("json", 10);
         assert_eq!(top[..2], [b.clone(), a.clone()]);
         assert_eq!(p.top("json", 1), [b]);

@@ -53,7 +53,8 @@ impl Service {
             ..WarmReport::default()
         };
         for query in &queries {
-            match self.cache_key(cache, query, now(), encoder).await {
+            let text = query.to_string();
+            match self.cache_key(cache, query, &text, now(), encoder).await {
                 Err(_) => report.failed += 1,
                 Ok((key, plan, seq)) => {
                     let held = cache.responses.peek(&key).await;
