@@ -26,6 +26,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub redis: RedisConfig,
     pub pool: PoolConfig,
+    pub ws: WsConfig,
+    pub jobs: JobsConfig,
     /// Providers of bars for backfills (`[providers.schwab]`); secrets inside are never
     /// serialised or logged.
     #[serde(default, skip_serializing)]
@@ -60,7 +62,7 @@ impl PoolConfig {
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 12] = [
     "store",
     "db",
     "postgres",
@@ -71,7 +73,122 @@ const ENV_KEYS: [&str; 10] = [
     "redis",
     "pool",
     "providers",
+    "ws",
+    "jobs",
 ];
+
+/// The WebSocket endpoint `/ws` (`[ws]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WsConfig {
+    /// Open connections at most (more are refused with 503).
+    pub max_connections: usize,
+    /// Browser origins allowed besides the server's own, e.g. `["https://app.example"]`;
+    /// `["*"]` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Messages queued per connection.
+    pub queue_messages: usize,
+    /// A client whose queue stays full this long is sent `slow_consumer` and closed.
+    pub slow_consumer_ms: u64,
+    /// Seconds between `health_status` heartbeats.
+    pub heartbeat_secs: u64,
+    /// Historical queries one connection may run at once.
+    pub max_queries_per_connection: usize,
+    /// Seconds between `cache_performance` messages of a subscription.
+    pub cache_performance_secs: u64,
+    /// Milliseconds between looks at the store's change log for live bars written by other
+    /// processes (imports, backfills).
+    pub live_poll_ms: u64,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        let d = crate::ws::WsSettings::default();
+        WsConfig {
+            max_connections: d.max_connections,
+            allowed_origins: d.allowed_origins,
+            queue_messages: d.queue_messages,
+            slow_consumer_ms: d.slow_consumer.as_millis() as u64,
+            heartbeat_secs: d.heartbeat.as_secs(),
+            max_queries_per_connection: d.max_queries,
+            cache_performance_secs: d.cache_performance_every.as_secs(),
+            live_poll_ms: 500,
+        }
+    }
+}
+
+/// Query jobs (`[jobs]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Jobs running at once.
+    pub max_running: usize,
+    /// Jobs waiting for a slot at most (more are refused with 429).
+    pub max_queued: usize,
+    /// Seconds a finished job and its result are kept.
+    pub keep_secs: u64,
+    /// Directory under which results are written (default: the system temp directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        let d = crate::jobs::JobSettings::default();
+        JobsConfig {
+            max_running: d.max_running,
+            max_queued: d.max_queued,
+            keep_secs: d.keep.as_secs(),
+            dir: d.dir,
+        }
+    }
+}
+
+impl Config {
+    /// Settings of the HTTP application; zero limits are errors.
+    pub fn http_settings(&self) -> Result<crate::api::HttpSettings, String> {
+        let w = &self.ws;
+        let j = &self.jobs;
+        for (name, v) in [
+            ("[ws] max_connections", w.max_connections),
+            ("[ws] queue_messages", w.queue_messages),
+            ("[ws] slow_consumer_ms", w.slow_consumer_ms as usize),
+            ("[ws] heartbeat_secs", w.heartbeat_secs as usize),
+            (
+                "[ws] max_queries_per_connection",
+                w.max_queries_per_connection,
+            ),
+            (
+                "[ws] cache_performance_secs",
+                w.cache_performance_secs as usize,
+            ),
+            ("[ws] live_poll_ms", w.live_poll_ms as usize),
+            ("[jobs] max_running", j.max_running),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        Ok(crate::api::HttpSettings {
+            max_body_bytes: self.limits.max_body_bytes,
+            ws: crate::ws::WsSettings {
+                max_connections: w.max_connections,
+                allowed_origins: w.allowed_origins.clone(),
+                queue_messages: w.queue_messages,
+                slow_consumer: std::time::Duration::from_millis(w.slow_consumer_ms),
+                heartbeat: std::time::Duration::from_secs(w.heartbeat_secs),
+                max_queries: w.max_queries_per_connection,
+                cache_performance_every: std::time::Duration::from_secs(w.cache_performance_secs),
+            },
+            jobs: crate::jobs::JobSettings {
+                max_running: j.max_running,
+                max_queued: j.max_queued,
+                keep: std::time::Duration::from_secs(j.keep_secs),
+                dir: j.dir.clone(),
+            },
+        })
+    }
+}
 
 /// How log lines are written (to stderr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,6 +356,8 @@ impl Default for Config {
             cache: CacheConfig::default(),
             redis: RedisConfig::default(),
             pool: PoolConfig::default(),
+            ws: WsConfig::default(),
+            jobs: JobsConfig::default(),
             providers: ProvidersConfig::default(),
         }
     }

@@ -6,5 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod jobs;
 pub mod logging;
 pub mod output;
+pub mod ws;

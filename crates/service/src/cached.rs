@@ -20,7 +20,7 @@
 //! [`Store::change_seq`]: tradeassist_store::Store::change_seq
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +81,38 @@ pub(crate) struct CacheLayer {
     started: AtomicBool,
     /// Request counts per query, for warming.
     pub(crate) popular: Popular,
+    /// Answers by where they came from: L1, L2, computed, waited.
+    sources: [AtomicU64; 4],
+}
+
+/// Counts of cached requests since start ([`Service::cache_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Answered from the in-process cache.
+    pub l1_hits: u64,
+    /// Answered from Redis.
+    pub l2_hits: u64,
+    /// Computed by the request.
+    pub misses: u64,
+    /// Computed by a concurrent identical request this one waited for.
+    pub shared: u64,
+}
+
+impl CacheStats {
+    /// Every request counted.
+    pub fn requests(&self) -> u64 {
+        self.l1_hits + self.l2_hits + self.misses + self.shared
+    }
+
+    /// Share of requests answered without computing (L1, L2 or shared), 0 without requests.
+    pub fn hit_rate(&self) -> f64 {
+        let n = self.requests();
+        if n == 0 {
+            0.0
+        } else {
+            (n - self.misses) as f64 / n as f64
+        }
+    }
 }
 
 impl CacheLayer {
@@ -103,6 +135,7 @@ impl CacheLayer {
             sync: tokio::sync::Mutex::new(()),
             started: AtomicBool::new(false),
             popular: Popular::new(settings.tracked_queries),
+            sources: Default::default(),
         })
     }
 
@@ -188,6 +221,26 @@ impl Service {
     pub fn with_cache(mut self, settings: &CacheSettings) -> Result<Service, ServiceError> {
         self.cache = Some(Arc::new(CacheLayer::new(settings)?));
         Ok(self)
+    }
+
+    /// Requests answered through the response cache since start, by source (`None` when the
+    /// cache is off).
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        let c = self.cache.as_ref()?;
+        let n = |i: usize| c.sources[i].load(Ordering::Relaxed);
+        Some(CacheStats {
+            l1_hits: n(0),
+            l2_hits: n(1),
+            misses: n(2),
+            shared: n(3),
+        })
+    }
+
+    /// True when the cache shares answers through Redis (its L2).
+    pub fn cache_has_l2(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.responses.l2().is_some())
     }
 
     /// The response cache, when on.
@@ -305,7 +358,16 @@ impl Service {
             })
             .await;
         match computed {
-            Ok((entry, source)) => Ok(Encoded { entry, source }),
+            Ok((entry, source)) => {
+                let slot = match source {
+                    Source::L1 => 0,
+                    Source::L2 => 1,
+                    Source::Computed => 2,
+                    Source::Waited => 3,
+                };
+                cache.sources[slot].fetch_add(1, Ordering::Relaxed);
+                Ok(Encoded { entry, source })
+            }
             Err(shared) => Err(Arc::try_unwrap(shared).unwrap_or_else(|e| e.replay())),
         }
     }

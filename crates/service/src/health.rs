@@ -261,6 +261,16 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+impl Service {
+    /// True when a Redis server is configured and answers a PING now.
+    pub async fn redis_available(&self) -> bool {
+        match &self.redis {
+            Some(probe) => probe.check().await.status != Status::Down,
+            None => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

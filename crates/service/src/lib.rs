@@ -35,9 +35,11 @@ mod import;
 mod live;
 pub mod metered;
 mod plan;
+mod progress;
 mod queries;
 pub mod query;
 mod reads;
+mod replay;
 mod resolve;
 mod result;
 mod rollup;
@@ -50,7 +52,7 @@ pub use backfill::{
     BackfillProgress, BackfillReport, BackfillRequest, JOIN_GAPS, SourceProvider, Staleness,
     SymbolBackfill,
 };
-pub use cached::{CacheSettings, Encoded, Encoder};
+pub use cached::{CacheSettings, CacheStats, Encoded, Encoder};
 pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
 pub use derive::{FrequencyInfo, default_session, frequencies};
@@ -58,11 +60,12 @@ pub use error::ServiceError;
 pub use export::{EXPORT_PIECE_BARS, Export, ExportChunk, ExportSeries};
 pub use gaps::{GapQuery, GapResult, MAX_GAPS_LISTED};
 pub use import::{ImportFile, ImportProgress, ImportReport};
-pub use live::{LiveUpdate, Subscription};
+pub use live::{BaseBar, LiveUpdate, Subscription};
 pub use plan::Plan;
 pub use queries::{SavedEntry, SavedQueryInput};
 pub use query::{AdjustRequest, AlignKind, CanonicalQuery, Query, QueryOptions, RollOptions};
 pub use reads::StoreReads;
+pub use replay::{Replay, ReplayReport, ReplaySpec, parse_speed};
 pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
 pub use tradeassist_cache as cache;

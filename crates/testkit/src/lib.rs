@@ -60,6 +60,12 @@ pub struct AppOptions {
     pub db: Option<PathBuf>,
     /// The provider backfills fetch from (none by default).
     pub provider: Option<Arc<dyn tradeassist_service::SourceProvider>>,
+    /// WebSocket settings (`/ws`).
+    pub ws: tradeassist_server::ws::WsSettings,
+    /// Job runner settings.
+    pub jobs: tradeassist_server::jobs::JobSettings,
+    /// Follow the store's change log for live bars every this often (off when `None`).
+    pub follow_live: Option<std::time::Duration>,
 }
 
 impl Default for AppOptions {
@@ -72,6 +78,9 @@ impl Default for AppOptions {
             cache: None,
             db: None,
             provider: None,
+            ws: Default::default(),
+            jobs: Default::default(),
+            follow_live: None,
         }
     }
 }
@@ -113,7 +122,15 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = tradeassist_server::api::router(service.clone(), options.max_body_bytes);
+    if let Some(every) = options.follow_live {
+        tokio::spawn(service.clone().follow_live(every));
+    }
+    let settings = tradeassist_server::api::HttpSettings {
+        max_body_bytes: options.max_body_bytes,
+        ws: options.ws.clone(),
+        jobs: options.jobs.clone(),
+    };
+    let app = tradeassist_server::api::router_with(service.clone(), settings).expect("router");
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
     TestApp {

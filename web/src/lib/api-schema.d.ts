@@ -203,6 +203,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/historical-data/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The client's jobs (finished ones until they expire). */
+        get: operations["list"];
+        put?: never;
+        /** Start a job: the query is planned now (bad parameters are refused here), then queued. */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/historical-data/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** State, stage and progress of a job. */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        /** Cancel a queued or running job, or delete a finished one and its result. */
+        delete: operations["cancel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/historical-data/jobs/{id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The result of a done job, streamed in its format. */
+        get: operations["result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/historical-data/queries": {
         parameters: {
             query?: never;
@@ -747,6 +800,69 @@ export interface components {
         InstrumentList: {
             data: components["schemas"]["InstrumentDto"][];
         };
+        /** @description Why a job failed. */
+        JobError: {
+            code: string;
+            message: string;
+        };
+        /** @description A client's jobs, newest first. */
+        JobList: {
+            jobs: components["schemas"]["JobStatus"][];
+        };
+        /** @description A job: the fetch document of the query and the format of its result. */
+        JobRequest: {
+            /** @description `csv`, `ndjson` (default) or `parquet`. */
+            format?: string | null;
+            query: components["schemas"]["FetchRequestDto"];
+        };
+        /**
+         * @description Lifecycle of a job.
+         * @enum {string}
+         */
+        JobState: "queued" | "running" | "done" | "failed" | "cancelled";
+        /** @description What `GET .../jobs/{id}` says about a job. */
+        JobStatus: {
+            /**
+             * Format: int64
+             * @description Stored base bars read so far.
+             */
+            bars_done: number;
+            /**
+             * Format: int64
+             * @description Stored base bars the query reads in all.
+             */
+            bars_expected: number;
+            /**
+             * Format: int64
+             * @description Derived bars written to the result.
+             */
+            bars_written: number;
+            /**
+             * Format: int64
+             * @description Milliseconds since the job was created.
+             */
+            elapsed_ms: number;
+            error?: null | components["schemas"]["JobError"];
+            /** @description `csv`, `ndjson` or `parquet`. */
+            format: string;
+            id: string;
+            /**
+             * Format: double
+             * @description Share of the stored bars read, 0 to 100 (100 exactly when done).
+             */
+            percent: number;
+            /**
+             * Format: int64
+             * @description Size of the finished result in bytes.
+             */
+            result_bytes?: number | null;
+            /** @description Where the finished result is (done jobs only). */
+            result_url?: string | null;
+            stage: components["schemas"]["Stage"];
+            state: components["schemas"]["JobState"];
+            /** @description The symbol being read. */
+            symbol?: string | null;
+        };
         /** @description Schema migrations of the store. */
         MigrationsHealth: {
             /**
@@ -934,6 +1050,11 @@ export interface components {
             end: string;
             start: string;
         };
+        /**
+         * @description What a running query is doing.
+         * @enum {string}
+         */
+        Stage: "queued" | "resolving" | "reading" | "streaming" | "finished";
         /** @description What the backfill did for one symbol. */
         SymbolBackfillDto: {
             /** Format: int64 */
@@ -1603,6 +1724,197 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued; follow it at `GET jobs/{id}` or over WebSocket */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatus"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown symbol */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid parameters or format */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many jobs queued or running */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatus"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status when the cancel was received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatus"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/vnd.apache.parquet": number[];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The job is not done (queued, running, failed or cancelled) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

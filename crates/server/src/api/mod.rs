@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 mod export;
 mod handlers;
+pub mod jobs;
 pub mod metrics;
 mod page;
 pub mod request_id;
@@ -30,6 +31,27 @@ pub use handlers::fetch_response;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    pub jobs: crate::jobs::Jobs,
+    pub ws: std::sync::Arc<crate::ws::WsHub>,
+}
+
+/// Settings of the HTTP application beyond the service.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    pub ws: crate::ws::WsSettings,
+    pub jobs: crate::jobs::JobSettings,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_body_bytes: 64 * 1024,
+            ws: Default::default(),
+            jobs: Default::default(),
+        }
+    }
 }
 
 /// JSON body extractor whose rejections use the API error shape; a value that does not fit
@@ -147,6 +169,11 @@ pub struct ApiPath<T>(pub T);
         handlers::update_query,
         handlers::delete_query,
         handlers::run_query,
+        jobs::create,
+        jobs::list,
+        jobs::status,
+        jobs::cancel,
+        jobs::result,
         handlers::gaps,
         backfill::backfill,
         handlers::futures_contracts,
@@ -160,11 +187,29 @@ pub struct ApiPath<T>(pub T);
 )]
 pub struct ApiDoc;
 
-/// The whole HTTP application. Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()` so the audit log knows the client.
+/// The whole HTTP application with default settings and `max_body_bytes`.
 pub fn router(service: Service, max_body_bytes: usize) -> Router {
+    router_with(
+        service,
+        HttpSettings {
+            max_body_bytes,
+            ..Default::default()
+        },
+    )
+    .expect("the job directory can be created")
+}
+
+/// The whole HTTP application. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the audit log and the job owners
+/// know the client. Fails when the job result directory cannot be created.
+pub fn router_with(service: Service, settings: HttpSettings) -> std::io::Result<Router> {
     metrics::handle();
-    let state = AppState { service };
+    let max_body_bytes = settings.max_body_bytes;
+    let state = AppState {
+        service,
+        jobs: crate::jobs::Jobs::new(settings.jobs)?,
+        ws: std::sync::Arc::new(crate::ws::WsHub::new(settings.ws)),
+    };
     let api = Router::new()
         .route("/fetch", post(handlers::fetch).get(handlers::fetch_get))
         .route(
@@ -183,6 +228,9 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
             put(handlers::update_query).delete(handlers::delete_query),
         )
         .route("/queries/{id}/run", post(handlers::run_query))
+        .route("/jobs", post(jobs::create).get(jobs::list))
+        .route("/jobs/{id}", get(jobs::status).delete(jobs::cancel))
+        .route("/jobs/{id}/result", get(jobs::result))
         .route("/gaps", get(handlers::gaps))
         .route("/backfill", post(backfill::backfill))
         .route(
@@ -193,12 +241,13 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
     let analytics = Router::new()
         .route("/indicators", get(analytics::indicators))
         .route("/features", get(analytics::features));
-    Router::new()
+    Ok(Router::new()
         .nest("/api/v1/historical-data", api)
         .nest("/api/v1/analytics", analytics)
         .route("/health/live", get(handlers::live))
         .route("/health/ready", get(handlers::ready))
         .route("/metrics", get(metrics::scrape))
+        .route("/ws", get(crate::ws::handler))
         .merge(page::routes())
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
@@ -216,5 +265,5 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(request_id::layer))
         .layer(axum::middleware::from_fn(metrics::track))
-        .with_state(state)
+        .with_state(state))
 }

@@ -150,6 +150,31 @@ pub struct ServeArgs {
     /// Listen address, e.g. 127.0.0.1:8080 (overrides the configuration).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Play these symbols' stored base bars as a live market (`market_data` and
+    /// `bar_update` over WebSocket), e.g. `--replay SPY,AAPL`.
+    #[arg(long, value_delimiter = ',')]
+    pub replay: Vec<String>,
+    /// Replay speed: `60x` plays one minute bar per second; `max` as fast as possible.
+    #[arg(long, default_value = "60x", value_parser = tradeassist_service::parse_speed, requires = "replay")]
+    pub speed: f64,
+    /// First day replayed (`YYYY-MM-DD`, 00:00 UTC) or RFC 3339 instant; default: the first
+    /// stored bar.
+    #[arg(long, value_parser = parse_instant, requires = "replay")]
+    pub from: Option<i64>,
+}
+
+/// `YYYY-MM-DD` (00:00 UTC) or an RFC 3339 instant, as epoch seconds.
+fn parse_instant(s: &str) -> Result<i64, String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 instant"))
 }
 
 #[derive(Debug, Args)]
@@ -399,7 +424,32 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
             std::time::Duration::from_secs(config.cache.warm_interval_secs),
         ));
     }
-    let app = api::router(service, config.limits.max_body_bytes);
+    let settings = config
+        .http_settings()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    tokio::spawn(
+        service
+            .clone()
+            .follow_live(std::time::Duration::from_millis(config.ws.live_poll_ms)),
+    );
+    if !args.replay.is_empty() {
+        let spec = tradeassist_service::ReplaySpec {
+            symbols: args.replay.clone(),
+            speed: args.speed,
+            from: args.from,
+        };
+        let replay = service.replay(spec).await.context("cannot replay")?;
+        tokio::spawn(async move {
+            match replay.run().await {
+                Ok(r) => {
+                    tracing::info!(bars = r.bars, clock = %tradeassist_model::rfc3339(r.clock), "replay finished")
+                }
+                Err(e) => tracing::error!(error = %e, "replay failed"),
+            }
+        });
+        tracing::info!(symbols = %args.replay.join(","), speed = args.speed, "replaying stored bars as live");
+    }
+    let app = api::router_with(service, settings).context("cannot create the job directory")?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
