@@ -504,6 +504,28 @@ mod tests {
     }
 
     #[test]
+    fn websocket_and_job_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "w.toml",
+                "[ws]\nqueue_messages = 8\nallowed_origins = [\"https://a.example\"]\n[jobs]\nmax_running = 3\nkeep_secs = 60\n",
+            )?;
+            jail.set_env("TRADEASSIST_WS__SLOW_CONSUMER_MS", "250");
+            let c = Config::load(Some(Path::new("w.toml"))).map_err(|e| *e)?;
+            let s = c.http_settings().unwrap();
+            assert_eq!(s.ws.queue_messages, 8);
+            assert_eq!(s.ws.allowed_origins, vec!["https://a.example".to_string()]);
+            assert_eq!(s.ws.slow_consumer.as_millis(), 250);
+            assert_eq!(s.jobs.max_running, 3);
+            assert_eq!(s.jobs.keep.as_secs(), 60);
+            jail.set_env("TRADEASSIST_WS__QUEUE_MESSAGES", "0");
+            let c = Config::load(Some(Path::new("w.toml"))).map_err(|e| *e)?;
+            assert!(c.http_settings().unwrap_err().contains("queue_messages"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_and_missing_files_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "listne = \"127.0.0.1:1\"\n")?;

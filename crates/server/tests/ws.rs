@@ -810,3 +810,33 @@ async fn a_websocket_query_refuses_bad_parameters_with_an_error_message() {
             .sum::<u64>()
     );
 }
+
+#[test]
+fn serve_refuses_a_bad_replay_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tradeassist"))
+            .arg("--db")
+            .arg(dir.path().join("empty.db"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("TRADEASSIST_DB")
+            .output()
+            .unwrap()
+    };
+    let unknown = run(&["--replay", "NOPE"]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("NOPE"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    for speed in ["0x", "fast", "-2"] {
+        let bad = run(&["--replay", "SPY", &format!("--speed={speed}")]);
+        assert!(!bad.status.success(), "{speed}");
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("speed"),
+            "{speed}"
+        );
+    }
+    let bad_from = run(&["--replay", "SPY", "--from", "yesterday"]);
+    assert!(!bad_from.status.success());
+}

@@ -68,10 +68,10 @@ async fn ingested_bars_reach_subscribers_as_the_batch_bars() {
     assert_eq!(partials, 12, "one partial update per new base bar");
     assert_eq!(sub.dropped(), 0);
 
-    // The two closed buckets equal the batch path over the same bars (the subscription saw
-    // minutes 1..=12; the batch reads them too).
+    // The two closed buckets equal the batch path over whole buckets: the subscription was
+    // seeded with minute 0, stored before it joined, so the 13:30 bar holds all five minutes.
     let query: Query =
-        "symbols=SPY&frequency=5m&start=2013-10-07T13:31:00Z&end=2013-10-07T13:45:00Z"
+        "symbols=SPY&frequency=5m&start=2013-10-07T13:30:00Z&end=2013-10-07T13:45:00Z"
             .parse()
             .unwrap();
     let batch = service.fetch(&query, 1_900_000_000).await.unwrap();
@@ -83,6 +83,7 @@ async fn ingested_bars_reach_subscribers_as_the_batch_bars() {
         assert_eq!(live.volume, batch.volume);
         assert_eq!(live.count, batch.count);
     }
+    assert_eq!(finals[0].count, 5);
 }
 
 #[tokio::test]

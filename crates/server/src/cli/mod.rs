@@ -411,6 +411,25 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         instruments = rollups.instruments,
         "rollups up to date"
     );
+    // A replay is checked before listening (unknown symbols refuse the start).
+    let replay = if !args.replay.is_empty() {
+        let spec = tradeassist_service::ReplaySpec {
+            symbols: args.replay.clone(),
+            speed: args.speed,
+            from: args.from,
+        };
+        let replay = service.replay(spec).await.context("cannot replay")?;
+        Some(async move {
+            match replay.run().await {
+                Ok(r) => {
+                    tracing::info!(bars = r.bars, clock = %tradeassist_model::rfc3339(r.clock), "replay finished")
+                }
+                Err(e) => tracing::error!(error = %e, "replay failed"),
+            }
+        })
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -432,22 +451,9 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
             .clone()
             .follow_live(std::time::Duration::from_millis(config.ws.live_poll_ms)),
     );
-    if !args.replay.is_empty() {
-        let spec = tradeassist_service::ReplaySpec {
-            symbols: args.replay.clone(),
-            speed: args.speed,
-            from: args.from,
-        };
-        let replay = service.replay(spec).await.context("cannot replay")?;
-        tokio::spawn(async move {
-            match replay.run().await {
-                Ok(r) => {
-                    tracing::info!(bars = r.bars, clock = %tradeassist_model::rfc3339(r.clock), "replay finished")
-                }
-                Err(e) => tracing::error!(error = %e, "replay failed"),
-            }
-        });
+    if let Some(replay) = replay {
         tracing::info!(symbols = %args.replay.join(","), speed = args.speed, "replaying stored bars as live");
+        tokio::spawn(replay);
     }
     let app = api::router_with(service, settings).context("cannot create the job directory")?;
     axum::serve(
