@@ -152,6 +152,13 @@ impl Job {
 
     fn finish(&self, state: JobState, f: impl FnOnce(&mut JobStatus)) {
         *self.finished.lock().expect("job") = Some(Instant::now());
+        let name = match state {
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            _ => "cancelled",
+        };
+        metrics::counter!(crate::api::metrics::JOBS_FINISHED, "state" => name).increment(1);
+        metrics::gauge!(crate::api::metrics::JOBS_ACTIVE).decrement(1.0);
         self.update(|s| {
             s.state = state;
             s.stage = Stage::Finished;
@@ -274,6 +281,7 @@ impl Jobs {
         });
         jobs.insert(id, job.clone());
         drop(jobs);
+        metrics::gauge!(crate::api::metrics::JOBS_ACTIVE).increment(1.0);
         tokio::spawn(run(self.inner.slots.clone(), job, export));
         Ok(status)
     }

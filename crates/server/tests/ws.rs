@@ -172,6 +172,17 @@ async fn base_messages_ping_subscribe_errors_and_heartbeat() {
 
     send(&mut ws, "ping", json!({"sequence": 8})).await;
     assert_eq!(recv_type(&mut ws, "pong").await["data"]["sequence"], 8);
+    let metrics = reqwest::get(app.at("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tradeassist_ws_messages_sent_total{message_type=\"pong\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tradeassist_ws_connections"), "{metrics}");
 }
 
 #[tokio::test]
@@ -723,16 +734,33 @@ async fn replayed_bars_give_the_batch_bars() {
     let mut finals: Vec<Value> = Vec::new();
     let mut partials = 0;
     let mut base = 0;
+    let (mut pongs, mut perf) = (0, 0);
     while finals.len() < 60 {
         let m = recv(&mut ws).await;
         match m["message_type"].as_str().unwrap() {
-            "bar_update" if m["data"]["complete"] == true => finals.push(m["data"]["bar"].clone()),
+            "bar_update" if m["data"]["complete"] == true => {
+                finals.push(m["data"]["bar"].clone());
+                if finals.len() % 20 == 1 {
+                    // Base messages behave the same while live messages flow.
+                    send(&mut ws, "ping", json!({"sequence": finals.len()})).await;
+                    send(&mut ws, "cache_performance", json!({})).await;
+                }
+            }
             "bar_update" => partials += 1,
             "market_data" => base += 1,
+            "pong" => {
+                pongs += 1;
+                assert_eq!(m["data"]["sequence"], 20 * (pongs - 1) + 1);
+            }
+            "cache_performance" => perf += 1,
             _ => {}
         }
     }
     assert!(partials > 0 && base > 0);
+    assert!(
+        pongs >= 2 && perf >= 2,
+        "{pongs} pongs, {perf} cache_performance"
+    );
     let first = finals[0]["ts"].as_str().unwrap();
     let last = finals.last().unwrap()["ts"].as_str().unwrap();
     let end = chrono::DateTime::parse_from_rfc3339(last).unwrap() + chrono::Duration::minutes(5);

@@ -42,6 +42,16 @@ pub const PROVIDER_RETRIES: &str = "tradeassist_provider_retries_total";
 pub const PROVIDER_TIMEOUTS: &str = "tradeassist_provider_timeouts_total";
 /// Gauge: requests of the provider's rate budget not used in the last minute.
 pub const PROVIDER_RATE_REMAINING: &str = "tradeassist_provider_rate_remaining";
+/// Gauge: open WebSocket connections.
+pub const WS_CONNECTIONS: &str = "tradeassist_ws_connections";
+/// Counter: WebSocket messages queued to clients, by `message_type`.
+pub const WS_MESSAGES: &str = "tradeassist_ws_messages_sent_total";
+/// Counter: WebSocket clients dropped as slow consumers.
+pub const WS_SLOW: &str = "tradeassist_ws_slow_consumers_total";
+/// Gauge: jobs queued or running.
+pub const JOBS_ACTIVE: &str = "tradeassist_jobs_active";
+/// Counter: finished jobs, by `state` (`done`, `failed`, `cancelled`).
+pub const JOBS_FINISHED: &str = "tradeassist_jobs_finished_total";
 
 /// Histogram buckets (seconds) of every `*_seconds` histogram; the latency SLO of the alert
 /// rules (500 ms) is one of the boundaries.
@@ -111,6 +121,14 @@ fn describe() {
         "Interval start (epoch seconds) of the newest stored bar, by asset class"
     );
     describe_gauge!(BUILD_INFO, "Build of the running binary (always 1)");
+    describe_gauge!(WS_CONNECTIONS, "Open WebSocket connections");
+    describe_counter!(
+        WS_MESSAGES,
+        "WebSocket messages queued to clients, by message type"
+    );
+    describe_counter!(WS_SLOW, "WebSocket clients dropped as slow consumers");
+    describe_gauge!(JOBS_ACTIVE, "Query jobs queued or running");
+    describe_counter!(JOBS_FINISHED, "Finished query jobs, by end state");
     describe_gauge!(
         PROVIDER_CIRCUIT,
         "Circuit of the provider: 0 closed, 1 half-open, 2 open"

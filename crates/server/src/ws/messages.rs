@@ -56,6 +56,27 @@ impl ServerMessage {
         .expect("messages serialize")
     }
 
+    /// The `message_type` of the message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerMessage::ConnectionEstablished(_) => "connection_established",
+            ServerMessage::Pong(_) => "pong",
+            ServerMessage::SubscriptionAcknowledged(_) => "subscription_acknowledged",
+            ServerMessage::Error(_) => "error",
+            ServerMessage::HealthStatus(_) => "health_status",
+            ServerMessage::MarketData(_) => "market_data",
+            ServerMessage::BarUpdate(_) => "bar_update",
+            ServerMessage::HistoricalDataProgress(_) => "historical_data_progress",
+            ServerMessage::HistoricalDataChunk(_) => "historical_data_chunk",
+            ServerMessage::HistoricalDataComplete(_) => "historical_data_complete",
+            ServerMessage::HistoricalDataError(_) => "historical_data_error",
+            ServerMessage::HistoricalQueryCancelled(_) => "historical_query_cancelled",
+            ServerMessage::AggregationProgress(_) => "aggregation_progress",
+            ServerMessage::AggregationComplete(_) => "aggregation_complete",
+            ServerMessage::CachePerformance(_) => "cache_performance",
+        }
+    }
+
     /// An `error` message.
     pub fn error(code: &str, message: impl Into<String>, details: Value) -> ServerMessage {
         ServerMessage::Error(ErrorData::new(code, message, details))
@@ -432,6 +453,9 @@ mod tests {
         assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
         assert_eq!(v["data"]["sequence"], 7);
         assert_eq!(v["data"]["client_time"], 5);
+        let error = ServerMessage::error("x", "y", Value::Null);
+        let v: Value = serde_json::from_str(&error.to_text()).unwrap();
+        assert_eq!(v["message_type"], error.kind());
     }
 
     #[test]

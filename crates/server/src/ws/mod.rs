@@ -159,7 +159,9 @@ pub async fn handler(
         })
         .on_upgrade(move |socket| async move {
             let conn = Connection::new(state.service, state.jobs, hub.clone(), owner);
+            metrics::gauge!(crate::api::metrics::WS_CONNECTIONS).increment(1.0);
             conn.run(socket).await;
+            metrics::gauge!(crate::api::metrics::WS_CONNECTIONS).decrement(1.0);
             hub.connections.fetch_sub(1, Ordering::AcqRel);
         })
 }
@@ -178,8 +180,13 @@ impl Outbox {
         if *self.slow.borrow() {
             return false;
         }
+        let kind = msg.kind();
         match self.tx.send_timeout(msg.to_text(), self.slow_after).await {
-            Ok(()) => true,
+            Ok(()) => {
+                metrics::counter!(crate::api::metrics::WS_MESSAGES, "message_type" => kind)
+                    .increment(1);
+                true
+            }
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
                 self.slow.send_replace(true);
                 false
@@ -242,6 +249,7 @@ impl Connection {
                     biased;
                     _ = cancelled(&mut slow_rx) => {
                         tracing::warn!(connection = %conn_id, "WebSocket consumer too slow: closing");
+                        metrics::counter!(crate::api::metrics::WS_SLOW).increment(1);
                         let msg = ServerMessage::error(
                             "slow_consumer",
                             "the connection fell behind the messages sent to it and is closed",
