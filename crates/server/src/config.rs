@@ -333,11 +333,23 @@ pub struct LimitsConfig {
     pub max_base_bars: usize,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// A client must send its whole request head within this (else the connection is closed).
+    pub header_timeout_ms: u64,
+    /// A request body must arrive within this.
+    pub body_timeout_ms: u64,
+    /// A handler must produce the response head within this (else 504 `timeout`).
+    pub request_timeout_ms: u64,
+    /// Requests per client IP and minute (429 `rate_limited` with `Retry-After` beyond);
+    /// 0 turns the limit off. Health checks are exempt.
+    pub rate_per_ip_per_minute: u32,
+    /// Requests handled at once (503 `overloaded` beyond).
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let limits = Limits::default();
+        let server = crate::http::ServerLimits::default();
         Config {
             store: StoreKind::Sqlite,
             db: default_db_path(),
@@ -351,6 +363,11 @@ impl Default for Config {
                 max_bars_per_response: limits.max_bars_per_response,
                 max_base_bars: limits.max_base_bars,
                 max_body_bytes: 64 * 1024,
+                header_timeout_ms: server.header_timeout.as_millis() as u64,
+                body_timeout_ms: server.body_timeout.as_millis() as u64,
+                request_timeout_ms: server.request_timeout.as_millis() as u64,
+                rate_per_ip_per_minute: server.rate_per_ip_per_minute,
+                max_concurrent_requests: server.max_concurrent,
             },
             log_format: LogFormat::Text,
             cache: CacheConfig::default(),
@@ -364,6 +381,31 @@ impl Default for Config {
 }
 
 impl LimitsConfig {
+    /// The HTTP server's limits; zero timeouts or concurrency are errors.
+    pub fn server_limits(&self) -> Result<crate::http::ServerLimits, String> {
+        for (name, v) in [
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+            (
+                "max_concurrent_requests",
+                self.max_concurrent_requests as u64,
+            ),
+        ] {
+            if v == 0 {
+                return Err(format!("[limits] {name} must be at least 1"));
+            }
+        }
+        let ms = std::time::Duration::from_millis;
+        Ok(crate::http::ServerLimits {
+            header_timeout: ms(self.header_timeout_ms),
+            body_timeout: ms(self.body_timeout_ms),
+            request_timeout: ms(self.request_timeout_ms),
+            rate_per_ip_per_minute: self.rate_per_ip_per_minute,
+            max_concurrent: self.max_concurrent_requests,
+        })
+    }
+
     pub fn service_limits(&self) -> Limits {
         Limits {
             max_symbols: self.max_symbols,

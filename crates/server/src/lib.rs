@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod http;
 pub mod jobs;
 pub mod logging;
 pub mod output;

@@ -66,6 +66,8 @@ pub struct AppOptions {
     pub jobs: tradeassist_server::jobs::JobSettings,
     /// Follow the store's change log for live bars every this often (off when `None`).
     pub follow_live: Option<std::time::Duration>,
+    /// Timeouts, rate and concurrency limits of the server loop.
+    pub server_limits: tradeassist_server::http::ServerLimits,
 }
 
 impl Default for AppOptions {
@@ -81,6 +83,7 @@ impl Default for AppOptions {
             ws: Default::default(),
             jobs: Default::default(),
             follow_live: None,
+            server_limits: Default::default(),
         }
     }
 }
@@ -131,8 +134,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         jobs: options.jobs.clone(),
     };
     let app = tradeassist_server::api::router_with(service.clone(), settings).expect("router");
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
+    let limits = options.server_limits.clone();
+    tokio::spawn(async move {
+        tradeassist_server::http::serve(listener, app, &limits, std::future::pending())
+            .await
+            .expect("server")
+    });
     TestApp {
         url: format!("http://{addr}"),
         service,

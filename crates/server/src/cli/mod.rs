@@ -446,6 +446,10 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     let settings = config
         .http_settings()
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let server_limits = config
+        .limits
+        .server_limits()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     tokio::spawn(
         service
             .clone()
@@ -456,12 +460,7 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         tokio::spawn(replay);
     }
     let app = api::router_with(service, settings).context("cannot create the job directory")?;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    crate::http::serve(listener, app, &server_limits, shutdown_signal()).await?;
     Ok(())
 }
 
