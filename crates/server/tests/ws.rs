@@ -245,6 +245,11 @@ fn big_query() -> Value {
     json!({"symbols": ["BENCH0"], "frequency": "5m", "start": "2013-01-01", "end": "2014-11-30", "session": "all"})
 }
 
+/// Every stored minute of BENCH0 as 1m bars.
+fn minute_query() -> Value {
+    json!({"symbols": ["BENCH0"], "frequency": "1m", "start": "2013-01-01", "end": "2014-11-30", "session": "all"})
+}
+
 const BIG_QUERY_GET: &str =
     "symbols=BENCH0&frequency=5m&start=2013-01-01&end=2014-11-30&session=all";
 
@@ -406,7 +411,7 @@ async fn cancel_stops_the_stream_and_jobs_are_bounded_and_private() {
     })
     .await;
     let (mut ws, _) = connect(&app).await;
-    let query = json!({"symbols": ["BENCH0"], "frequency": "1m", "start": "2013-01-01", "end": "2014-11-30", "session": "all"});
+    let query = minute_query();
     send(
         &mut ws,
         "historical_query",
@@ -548,20 +553,43 @@ async fn a_slow_consumer_is_dropped_while_others_keep_receiving() {
     })
     .await;
     let (mut slow, _) = connect(&app).await;
-    let query = json!({"symbols": ["BENCH0"], "frequency": "1m", "start": "2013-01-01", "end": "2014-11-30", "session": "all"});
+    let query = minute_query();
     send(
         &mut slow,
         "historical_query",
         json!({"query": query, "chunk_size": 5000}),
     )
     .await;
-    // The slow client reads nothing for 3 s; meanwhile another client is served normally.
+    // The slow client reads nothing; meanwhile another client is served normally.
     let (mut normal, _) = connect(&app).await;
     let small = json!({"symbols": ["BENCH0"], "frequency": "1h", "start": "2013-01-01", "end": "2013-01-31"});
     send(&mut normal, "historical_query", json!({"query": small})).await;
     let done = recv_type(&mut normal, "historical_data_complete").await;
     assert!(done["data"]["bars_retrieved"].as_u64().unwrap() > 100);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Until the server gave up on it (the socket buffers, tens of MB on loopback, fill at the
+    // speed the export runs, so wait for the drop rather than a fixed time).
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let metrics = reqwest::get(app.at("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let dropped = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("tradeassist_ws_slow_consumers_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if dropped >= 1.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow client was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     send(&mut normal, "ping", json!({"sequence": 5})).await;
     assert_eq!(recv_type(&mut normal, "pong").await["data"]["sequence"], 5);
 

@@ -87,7 +87,15 @@ pub async fn respond(
 }
 
 fn file_response(query: &Query, format: ExportFormat, body: Body) -> Response {
-    let name = file_name(&query.symbols, &query.bars.to_string(), format);
+    attachment(
+        &file_name(&query.symbols, &query.bars.to_string(), format),
+        format,
+        body,
+    )
+}
+
+/// A file download: the format's content type and `Content-Disposition` with `name`.
+pub(super) fn attachment(name: &str, format: ExportFormat, body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),

@@ -161,15 +161,9 @@ pub async fn result(
         }
     });
     let name = file_name(&[id], "result", format);
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type().to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
+    Ok(super::export::attachment(
+        &name,
+        format,
         Body::from_stream(stream),
-    )
-        .into_response())
+    ))
 }
