@@ -12,6 +12,9 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use tradeassist_model::Resolution;
 use tradeassist_service::{ExportChunk, ExportSeries};
 
@@ -135,8 +138,8 @@ impl ExportEncoder {
             ExportFormat::Parquet => {
                 let schema = Arc::new(parquet_schema());
                 let buf = SharedBuf::default();
-                let writer =
-                    ArrowWriter::try_new(buf.clone(), schema.clone(), None).map_err(io_err)?;
+                let writer = ArrowWriter::try_new(buf.clone(), schema.clone(), Some(props()))
+                    .map_err(io_err)?;
                 Kind::Parquet {
                     writer: Box::new(writer),
                     buf,
@@ -152,9 +155,9 @@ impl ExportEncoder {
     pub fn header(&mut self) -> io::Result<Vec<u8>> {
         match &self.kind {
             Kind::Csv(layout) => {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                layout.write_header(&mut w)?;
-                w.into_inner().map_err(io_err)
+                let mut out = Vec::new();
+                layout.write_header(&mut out);
+                Ok(out)
             }
             _ => Ok(Vec::new()),
         }
@@ -164,9 +167,9 @@ impl ExportEncoder {
     pub fn chunk(&mut self, chunk: &ExportChunk) -> io::Result<Vec<u8>> {
         match &mut self.kind {
             Kind::Csv(layout) => {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                layout.write_series(&mut w, &chunk.result)?;
-                w.into_inner().map_err(io_err)
+                let mut out = Vec::with_capacity(chunk.result.bars.len() * 64);
+                layout.write_series(&mut out, &chunk.result);
+                Ok(out)
             }
             Kind::Ndjson => {
                 let mut out = Vec::new();
@@ -197,6 +200,20 @@ impl ExportEncoder {
             _ => Ok(Vec::new()),
         }
     }
+}
+
+/// Parquet writer settings: Snappy pages; dictionaries only for the repeated strings (symbol,
+/// contract), since prices and times rarely repeat and a dictionary that overflows costs a
+/// second encoding; statistics per column chunk (one per row group), enough for readers to
+/// skip row groups by time.
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_column_dictionary_enabled(ColumnPath::from("symbol"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("contract"), true)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .build()
 }
 
 /// Columns of an exported Parquet file.

@@ -58,6 +58,17 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// The name as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
     pub fn finished(self) -> bool {
         matches!(
             self,
@@ -80,6 +91,19 @@ pub enum Stage {
     Streaming,
     /// Finished (any end state).
     Finished,
+}
+
+impl Stage {
+    /// The name as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Resolving => "resolving",
+            Stage::Reading => "reading",
+            Stage::Streaming => "streaming",
+            Stage::Finished => "finished",
+        }
+    }
 }
 
 /// Why a job failed.
@@ -479,4 +503,26 @@ pub fn percent(done: u64, expected: u64) -> f64 {
     }
     let p = done as f64 * 100.0 / expected as f64;
     (p * 100.0).round().min(9_999.0) / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialized_names() {
+        use JobState::*;
+        for state in [Queued, Running, Done, Failed, Cancelled] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        for stage in [
+            Stage::Queued,
+            Stage::Resolving,
+            Stage::Reading,
+            Stage::Streaming,
+            Stage::Finished,
+        ] {
+            assert_eq!(serde_json::to_value(stage).unwrap(), stage.as_str());
+        }
+    }
 }

@@ -68,7 +68,7 @@ impl Service {
                     self.store
                         .read_bars(BarQuery {
                             resolution: Resolution::Day,
-                            max_rows: self.limits.max_base_bars + 1,
+                            max_rows: self.limits.max_base_bars.saturating_add(1),
                             ..query
                         })
                         .await?

@@ -57,15 +57,39 @@ pub struct ExportChunk {
 }
 
 /// A running export: pull chunks with [`Export::next_chunk`] until `None`.
+///
+/// While the caller encodes a chunk, the next one is already being read and derived on a
+/// task of its own (one chunk ahead, so memory stays bounded): the store's reads and the
+/// caller's encoding run side by side. Dropping the export aborts that task.
 pub struct Export {
-    service: Service,
     plan: Plan,
     series: Vec<ExportSeries>,
+    /// The pieces still to compute, when no task holds them.
+    pieces: Option<Pieces>,
+    /// The task computing the next chunk, holding the pieces until it ends.
+    ahead: Option<Ahead>,
+}
+
+/// Where an export is: which series and where in it the next piece starts.
+struct Pieces {
+    service: Service,
+    plan: Plan,
     piece_bars: usize,
     /// Index of the current series.
     current: usize,
     /// Start of the next piece of the current series (`None`: not started).
     cursor: Option<i64>,
+}
+
+type Step = (Pieces, Result<Option<ExportChunk>, ServiceError>);
+
+/// A task computing the next chunk, aborted when dropped.
+struct Ahead(tokio::task::JoinHandle<Step>);
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Service {
@@ -102,12 +126,16 @@ impl Service {
             })
             .collect();
         Ok(Export {
-            service: self.clone(),
+            pieces: Some(Pieces {
+                service: self.clone(),
+                plan: plan.clone(),
+                piece_bars: piece_bars.min(self.limits.max_base_bars).max(1),
+                current: 0,
+                cursor: None,
+            }),
             plan,
             series,
-            piece_bars: piece_bars.min(self.limits.max_base_bars).max(1),
-            current: 0,
-            cursor: None,
+            ahead: None,
         })
     }
 }
@@ -123,8 +151,33 @@ impl Export {
         &self.series
     }
 
-    /// The next non-empty chunk, or `None` when every series is done.
+    /// The next non-empty chunk, or `None` when every series is done (or after an error).
     pub async fn next_chunk(&mut self) -> Result<Option<ExportChunk>, ServiceError> {
+        let (mut pieces, step) = match self.ahead.take() {
+            Some(mut ahead) => (&mut ahead.0)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("export task: {e}")))?,
+            None => match self.pieces.take() {
+                Some(mut pieces) => {
+                    let step = pieces.next().await;
+                    (pieces, step)
+                }
+                None => return Ok(None),
+            },
+        };
+        if matches!(step, Ok(Some(_))) {
+            self.ahead = Some(Ahead(tokio::spawn(async move {
+                let step = pieces.next().await;
+                (pieces, step)
+            })));
+        }
+        step
+    }
+}
+
+impl Pieces {
+    /// Compute the next non-empty chunk.
+    async fn next(&mut self) -> Result<Option<ExportChunk>, ServiceError> {
         let service = self.service.clone();
         let budget = service.limits.max_base_bars;
         loop {

@@ -197,7 +197,7 @@ impl Service {
         let bars = self
             .store
             .read_bars(tradeassist_store::BarQuery {
-                max_rows: budget + 1,
+                max_rows: budget.saturating_add(1),
                 ..query
             })
             .await?;

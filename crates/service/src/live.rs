@@ -23,9 +23,26 @@ use tradeassist_engine::{
     AggSpec, Aggregator, BarSpec, Calendar, IncrementalAggregator, Update, VwapSource,
 };
 use tradeassist_model::{Bar, Instrument, Resolution, TimeRange, Timeframe};
-use tradeassist_store::{BarQuery, ChangeKind};
+use tradeassist_store::{BarQuery, ChangeKind, SeriesInfo};
 
 use crate::derive::{choose_base, default_session};
+
+/// The base series live bars of `instrument` come from: minutes when stored, else days.
+pub(crate) fn live_base(
+    instrument: &Instrument,
+    stored: &[SeriesInfo],
+) -> Result<Resolution, ServiceError> {
+    if stored.iter().any(|s| s.resolution == Resolution::Minute) {
+        Ok(Resolution::Minute)
+    } else if stored.iter().any(|s| s.resolution == Resolution::Day) {
+        Ok(Resolution::Day)
+    } else {
+        Err(ServiceError::UnsupportedFrequency(format!(
+            "{} has no stored bars to follow",
+            instrument.symbol
+        )))
+    }
+}
 use crate::{Service, ServiceError};
 
 /// Updates queued per subscriber before new ones are dropped.
@@ -262,12 +279,13 @@ impl Service {
         symbol: &str,
         frequency: Timeframe,
     ) -> Result<Subscription<LiveUpdate>, ServiceError> {
-        let (instrument, _) = self.instrument_with_calendar(symbol).await?;
+        let (instrument, calendar) = self.instrument_with_calendar(symbol).await?;
         let stored = self.store.series(instrument.id).await?;
         let base = choose_base(BarSpec::Time(frequency), None, &stored, &instrument.symbol)?;
         let mut spec = AggSpec::new(frequency);
         spec.sessions = default_session(&instrument);
-        self.subscribe(&instrument.symbol, base, spec).await
+        self.subscribe_to(&instrument, calendar, base, spec, &stored)
+            .await
     }
 
     /// Subscribe to live `spec` bars of `symbol` derived from its `base` series.
@@ -278,10 +296,24 @@ impl Service {
         spec: AggSpec,
     ) -> Result<Subscription<LiveUpdate>, ServiceError> {
         let (instrument, calendar) = self.instrument_with_calendar(symbol).await?;
+        let stored = self.store.series(instrument.id).await?;
+        self.subscribe_to(&instrument, calendar, base, spec, &stored)
+            .await
+    }
+
+    /// [`Service::subscribe`] once the instrument and its stored series are known.
+    async fn subscribe_to(
+        &self,
+        instrument: &Instrument,
+        calendar: &'static Calendar,
+        base: Resolution,
+        spec: AggSpec,
+        stored: &[SeriesInfo],
+    ) -> Result<Subscription<LiveUpdate>, ServiceError> {
         // Check the spec before touching the hub.
         Aggregator::new(calendar, base, spec)
             .map_err(|e| ServiceError::UnsupportedFrequency(e.to_string()))?;
-        let seed = self.live_seed(&instrument, base).await?;
+        let seed = self.live_seed(instrument, base, stored).await?;
         let (tx, updates) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let mut all = self.live.series.lock().expect("live series");
@@ -308,8 +340,9 @@ impl Service {
         symbol: &str,
     ) -> Result<Subscription<BaseBar>, ServiceError> {
         let (instrument, _) = self.instrument_with_calendar(symbol).await?;
-        let base = self.live_base(&instrument).await?;
-        let seed = self.live_seed(&instrument, base).await?;
+        let stored = self.store.series(instrument.id).await?;
+        let base = live_base(&instrument, &stored)?;
+        let seed = self.live_seed(&instrument, base, &stored).await?;
         let (tx, updates) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let mut all = self.live.series.lock().expect("live series");
@@ -325,32 +358,14 @@ impl Service {
         })
     }
 
-    /// The base series live bars of `instrument` come from: minutes when stored, else days.
-    pub(crate) async fn live_base(
-        &self,
-        instrument: &Instrument,
-    ) -> Result<Resolution, ServiceError> {
-        let stored = self.store.series(instrument.id).await?;
-        if stored.iter().any(|s| s.resolution == Resolution::Minute) {
-            Ok(Resolution::Minute)
-        } else if stored.iter().any(|s| s.resolution == Resolution::Day) {
-            Ok(Resolution::Day)
-        } else {
-            Err(ServiceError::UnsupportedFrequency(format!(
-                "{} has no stored bars to follow",
-                instrument.symbol
-            )))
-        }
-    }
-
     /// A new followed series: its cursor at the newest stored bar, seeded with the stored
     /// bars of the two days before it.
     async fn live_seed(
         &self,
         instrument: &Instrument,
         base: Resolution,
+        stored: &[SeriesInfo],
     ) -> Result<Series, ServiceError> {
-        let stored = self.store.series(instrument.id).await?;
         let Some(info) = stored.iter().find(|s| s.resolution == base) else {
             return Ok(Series::new(instrument, base, i64::MIN, Vec::new()));
         };

@@ -73,8 +73,8 @@ impl Service {
         let mut first = i64::MAX;
         for symbol in &spec.symbols {
             let (instrument, _) = self.instrument_with_calendar(symbol).await?;
-            let base = self.live_base(&instrument).await?;
             let stored = self.store.series(instrument.id).await?;
+            let base = crate::live::live_base(&instrument, &stored)?;
             let Some(info) = stored.iter().find(|s| s.resolution == base) else {
                 continue;
             };

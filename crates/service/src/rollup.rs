@@ -675,7 +675,7 @@ async fn read_stored(
             resolution: base,
             range,
             last: (!in_sessions).then_some(1),
-            max_rows: max_base + 1,
+            max_rows: max_base.saturating_add(1),
         };
         let bars = store.read_bars(query).await?;
         if bars.len() > max_base {

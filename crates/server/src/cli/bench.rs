@@ -145,12 +145,54 @@ fn write_csv(path: &Path, symbols: usize, days: usize, gzip: bool) -> Result<u64
     Ok(rows)
 }
 
-/// Peak resident set size of the largest finished child process, in MiB (Linux: KiB units).
-fn children_peak_rss_mb() -> Option<f64> {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable rusage struct for the duration of the call.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    (rc == 0).then(|| usage.ru_maxrss as f64 / 1024.0)
+/// A finished child process: exit status, stderr, wall-clock seconds and peak RSS.
+struct ChildRun {
+    status: std::process::ExitStatus,
+    stderr: String,
+    seconds: f64,
+    peak_rss_mb: Option<f64>,
+}
+
+/// Run `cmd` (stdout discarded, stderr captured) and measure its wall clock and peak RSS.
+/// The peak is the child's own `VmHWM` (Linux `/proc/PID/status`), sampled every 5 ms until
+/// it exits: `getrusage(RUSAGE_CHILDREN)` would count the pages a child shares with this
+/// process between fork and exec, i.e. this process's own size.
+fn run_child(cmd: &mut std::process::Command) -> Result<ChildRun> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    });
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib: Option<u64> = None;
+    let status = loop {
+        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        }) {
+            peak_kib = Some(peak_kib.map_or(kib, |p: u64| p.max(kib)));
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ChildRun {
+        status,
+        stderr: reader.join().unwrap_or_default(),
+        seconds,
+        peak_rss_mb: peak_kib.map(|k| k as f64 / 1024.0),
+    })
 }
 
 /// The whole `tradeassist import FILE` command, run as a child process into a fresh SQLite
@@ -168,23 +210,21 @@ fn bench_csv_import(args: &BenchArgs) -> Result<()> {
         // write-back queue competing with the import's own writes.
         // SAFETY: sync(2) takes no arguments and cannot fail.
         unsafe { libc::sync() };
-        let started = Instant::now();
-        let status = std::process::Command::new(&exe)
-            .arg("--db")
-            .arg(&db)
-            .arg("import")
-            .arg(&file)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()?;
-        let seconds = started.elapsed().as_secs_f64();
+        let run = run_child(
+            std::process::Command::new(&exe)
+                .arg("--db")
+                .arg(&db)
+                .arg("import")
+                .arg(&file),
+        )?;
         anyhow::ensure!(
-            status.success(),
-            "tradeassist import {name} failed: {status}"
+            run.status.success(),
+            "tradeassist import {name} failed: {}: {}",
+            run.status,
+            run.stderr
         );
+        let (seconds, rss) = (run.seconds, run.peak_rss_mb);
         let rate = rows as f64 / seconds;
-        let rss = children_peak_rss_mb();
         println!(
             "sqlite: `tradeassist import {name}` ({rows} rows, {size_mb:.0} MB): {seconds:.2} s = {rate:.0} bars/s (target {CSV_IMPORT_TARGET:.0}: {}); peak RSS {} (target < {CSV_IMPORT_RSS_TARGET_MB:.0} MiB: {})",
             verdict(rate >= CSV_IMPORT_TARGET),
@@ -202,41 +242,47 @@ const EXPORT_TARGET: f64 = 2_000_000.0;
 /// Peak resident memory target of an export, whatever its size.
 const EXPORT_RSS_TARGET_MB: f64 = 200.0;
 
-/// `tradeassist bench export`: generated 1-minute bars ingested into a scratch SQLite
-/// database, then the whole `tradeassist export` command (every symbol, 1m, all sessions) run
-/// as a child process to CSV and to Parquet: wall-clock bars/s and the child's peak RSS.
-/// `--symbols 20 --days 730` exports about 10 M bars.
+/// `tradeassist bench export`: generated 1-minute bars of US stocks, stored only inside the
+/// calendar's sessions (pre-market to after-hours on trading days, as stock data comes), are
+/// ingested into a scratch SQLite database; then the whole `tradeassist export` command
+/// (every symbol, 1m, all sessions, so every stored bar is exported) runs as a child process
+/// to CSV and to Parquet: wall-clock bars/s and the child's peak RSS. Each file is then read
+/// back and compared bar for bar with `fetch` of each symbol (PASS/FAIL).
+/// `--symbols 10 --days 1510` exports about 10 M bars.
 pub async fn run_export(args: BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("export.db");
     let store = SqliteStore::open(&db).await?;
-    let ingest = bench_ingest(&store, args.symbols, args.days).await?;
+    let names = bench_symbols(args.symbols);
+    let stored = ingest_session_bars(&store, &names, args.days).await?;
     println!(
-        "sqlite: ingested {} bars in {:.2} s",
-        ingest.bars, ingest.seconds
+        "sqlite: stored {stored} 1m bars of {} stocks, sessions only",
+        names.len()
     );
-    drop(store);
+    let service = Service::new(
+        Arc::new(store),
+        Limits {
+            max_symbols: names.len().max(1),
+            max_bars_per_response: 1 << 40,
+            max_base_bars: 1 << 40,
+        },
+    );
     let exe = std::env::current_exe()?;
     let start = tradeassist_model::rfc3339(tradeassist_store::bench::BENCH_START);
     for format in ["csv", "parquet"] {
         let out = dir.path().join(format!("export.{format}"));
         let mut cmd = std::process::Command::new(&exe);
         cmd.arg("--db").arg(&db).arg("export");
-        for s in bench_symbols(args.symbols) {
+        for s in &names {
             cmd.arg("--symbol").arg(s);
         }
         cmd.args(["--frequency", "1m", "--session", "all", "--start", &start])
             .args(["--format", format, "--out"])
-            .arg(&out)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
-        let started = Instant::now();
-        let output = tokio::task::block_in_place(|| cmd.output())?;
-        let seconds = started.elapsed().as_secs_f64();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+            .arg(&out);
+        let run = tokio::task::block_in_place(|| run_child(&mut cmd))?;
+        let (seconds, rss, stderr) = (run.seconds, run.peak_rss_mb, run.stderr);
         anyhow::ensure!(
-            output.status.success(),
+            run.status.success(),
             "tradeassist export --format {format} failed: {stderr}"
         );
         // "exported N bars to FILE"
@@ -246,16 +292,171 @@ pub async fn run_export(args: BenchArgs) -> Result<()> {
             .unwrap_or(0);
         let size_mb = std::fs::metadata(&out)?.len() as f64 / 1e6;
         let rate = bars as f64 / seconds;
-        let rss = children_peak_rss_mb();
         println!(
-            "sqlite: `tradeassist export --format {format}` ({bars} bars, {size_mb:.0} MB): {seconds:.2} s = {rate:.0} bars/s (target {EXPORT_TARGET:.0}: {}); peak RSS of the children so far {} (target < {EXPORT_RSS_TARGET_MB:.0} MiB: {})",
+            "sqlite: `tradeassist export --format {format}` ({bars} bars, {size_mb:.0} MB): {seconds:.2} s = {rate:.0} bars/s (target {EXPORT_TARGET:.0}: {}); peak RSS {} (target < {EXPORT_RSS_TARGET_MB:.0} MiB: {})",
             verdict(rate >= EXPORT_TARGET),
             rss.map_or_else(|| "unknown".into(), |r| format!("{r:.0} MiB")),
             verdict(rss.is_some_and(|r| r < EXPORT_RSS_TARGET_MB)),
         );
+        let rows: Box<dyn Iterator<Item = Result<ExportedRow>>> = match format {
+            "csv" => Box::new(csv_rows(&out)?),
+            _ => Box::new(parquet_rows(&out)?),
+        };
+        let checked = round_trip(&service, &names, &start, rows).await;
+        match &checked {
+            Ok(n) => println!(
+                "sqlite: {format} read back: {n} bars equal to `fetch` of every symbol (of {stored} stored): {}",
+                if *n == stored && *n == bars {
+                    "PASS"
+                } else {
+                    "FAIL"
+                }
+            ),
+            Err(e) => println!("sqlite: {format} read back: FAIL: {e}"),
+        }
         std::fs::remove_file(&out)?;
     }
     Ok(())
+}
+
+/// Ingest the bench series of `names`, keeping the bars inside the US equity calendar's
+/// sessions (all of them: pre-market, regular, after-hours); returns the bars stored.
+async fn ingest_session_bars(store: &SqliteStore, names: &[String], days: usize) -> Result<u64> {
+    use tradeassist_model::{AssetClass, NewInstrument, SessionFilter, TimeRange};
+    use tradeassist_store::{IngestBatch, Store};
+    let instruments = names
+        .iter()
+        .map(|s| NewInstrument::equity(s, AssetClass::Stock))
+        .collect::<Result<Vec<_>, _>>()?;
+    store
+        .ingest(IngestBatch {
+            instruments,
+            source: "file".into(),
+            ..Default::default()
+        })
+        .await?;
+    let cal = tradeassist_engine::Calendar::get("us_equity")?;
+    let mut stored = 0;
+    for (k, s) in names.iter().enumerate() {
+        let mut series = bench_series(s, k, days);
+        let (first, last) = match (series.bars.first(), series.bars.last()) {
+            (Some(f), Some(l)) => (f.ts(), l.ts() + 60),
+            _ => continue,
+        };
+        let sessions = cal.sessions(TimeRange::new(first, last)?, SessionFilter::All);
+        let mut open = sessions.iter().peekable();
+        series.bars.retain(|b| {
+            while open.next_if(|s| s.close() <= b.ts()).is_some() {}
+            open.peek().is_some_and(|s| s.open() <= b.ts())
+        });
+        stored += store
+            .ingest(IngestBatch {
+                series: vec![series],
+                source: "file".into(),
+                ..Default::default()
+            })
+            .await?
+            .bars_written;
+    }
+    Ok(stored)
+}
+
+/// One bar of an exported file: symbol, time, open, high, low, close, volume.
+type ExportedRow = (String, i64, [f64; 5]);
+
+/// The rows of an exported CSV file (`symbol,ts,open,high,low,close,volume`).
+fn csv_rows(path: &Path) -> Result<impl Iterator<Item = Result<ExportedRow>> + use<>> {
+    let reader = csv::Reader::from_path(path)?;
+    Ok(reader.into_records().map(|r| {
+        let r = r?;
+        let num = |i: usize| -> Result<f64> { Ok(r.get(i).unwrap_or_default().parse()?) };
+        let ts = chrono::DateTime::parse_from_rfc3339(r.get(1).unwrap_or_default())?;
+        Ok((
+            r.get(0).unwrap_or_default().to_string(),
+            ts.timestamp(),
+            [num(2)?, num(3)?, num(4)?, num(5)?, num(6)?],
+        ))
+    }))
+}
+
+/// The rows of an exported Parquet file (columns symbol, ts in ms, open..volume).
+fn parquet_rows(path: &Path) -> Result<impl Iterator<Item = Result<ExportedRow>> + use<>> {
+    use arrow_array::{Array, Float64Array, StringArray, TimestampMillisecondArray};
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(path)?,
+    )?
+    .build()?;
+    Ok(
+        reader.flat_map(|batch| -> Box<dyn Iterator<Item = Result<ExportedRow>>> {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => return Box::new(std::iter::once(Err(e.into()))),
+            };
+            let column = |i: usize| batch.column(i).clone();
+            let (symbol, ts) = (column(0), column(1));
+            let prices: Vec<_> = (2..7).map(column).collect();
+            let rows = (0..batch.num_rows()).map(move |i| {
+                let symbol = symbol
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| anyhow::anyhow!("symbol is not a string column"))?;
+                let ts = ts
+                    .as_any()
+                    .downcast_ref::<TimestampMillisecondArray>()
+                    .ok_or_else(|| anyhow::anyhow!("ts is not a millisecond timestamp"))?;
+                let mut v = [0.0; 5];
+                for (slot, col) in v.iter_mut().zip(&prices) {
+                    let col = col
+                        .as_any()
+                        .downcast_ref::<Float64Array>()
+                        .ok_or_else(|| anyhow::anyhow!("prices are not float columns"))?;
+                    *slot = if col.is_null(i) {
+                        f64::NAN
+                    } else {
+                        col.value(i)
+                    };
+                }
+                Ok((symbol.value(i).to_string(), ts.value(i) / 1000, v))
+            });
+            Box::new(rows)
+        }),
+    )
+}
+
+/// Compare the exported rows with `fetch` of each symbol in turn (the same query, one symbol
+/// at a time); returns the bars compared.
+async fn round_trip(
+    service: &Service,
+    names: &[String],
+    start: &str,
+    mut rows: Box<dyn Iterator<Item = Result<ExportedRow>>>,
+) -> Result<u64> {
+    let mut n = 0u64;
+    for symbol in names {
+        let query = format!("symbols={symbol}&frequency=1m&session=all&start={start}").parse()?;
+        let fetched = service.fetch(&query, tradeassist_service::now()).await?;
+        for bar in fetched.series.iter().flat_map(|s| &s.bars) {
+            let (sym, ts, v) = rows
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("the file ends before {symbol} {}", bar.ts))??;
+            let p = bar
+                .ohlc
+                .ok_or_else(|| anyhow::anyhow!("{symbol} {}: no prices", bar.ts))?;
+            let want = [p.open, p.high, p.low, p.close, bar.volume];
+            anyhow::ensure!(
+                sym == *symbol && ts == bar.ts && v.map(f64::to_bits) == want.map(f64::to_bits),
+                "bar {n}: the file has {sym} {ts} {v:?}, fetch has {symbol} {} {want:?}",
+                bar.ts
+            );
+            n += 1;
+        }
+    }
+    let extra = rows.count();
+    anyhow::ensure!(
+        extra == 0,
+        "the file has {extra} bars after the {n} of fetch"
+    );
+    Ok(n)
 }
 
 /// Run the ingest benchmark, and with `queries` the read benchmark after it.

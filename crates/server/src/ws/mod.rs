@@ -624,17 +624,11 @@ async fn follow_job(out: Outbox, mut rx: watch::Receiver<crate::jobs::JobStatus>
             request_id: None,
             symbol: s.symbol.clone().unwrap_or_else(|| "ALL".into()),
             progress_percent: s.percent,
-            current_step: serde_json::to_value(s.stage)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            current_step: s.stage.as_str().to_string(),
             bars_done: s.bars_done,
             bars_expected: s.bars_expected,
             estimated_completion: historical::eta(s.elapsed_ms, s.bars_done, s.bars_expected),
-            status: serde_json::to_value(s.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            status: s.state.as_str().to_string(),
         });
         if !out.send(progress).await {
             return;
