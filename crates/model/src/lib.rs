@@ -14,6 +14,7 @@
 //! assert!(Bar::new(0, 10.0, 9.0, 9.5, 10.5, 1.0).is_err()); // high below open
 //! ```
 
+pub mod auth;
 pub mod bar;
 pub mod contract;
 pub mod instrument;
@@ -24,6 +25,7 @@ pub mod session;
 pub mod time;
 pub mod timeframe;
 
+pub use auth::{ApiToken, Role};
 pub use bar::{Bar, BarError, Resolution};
 pub use contract::{ContractError, ContractMonth, ContractSymbol};
 pub use instrument::{AssetClass, FuturesContract, Instrument, InstrumentError, NewInstrument};

@@ -28,6 +28,8 @@ pub struct Config {
     pub pool: PoolConfig,
     pub ws: WsConfig,
     pub jobs: JobsConfig,
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
     /// Providers of bars for backfills (`[providers.schwab]`); secrets inside are never
     /// serialised or logged.
     #[serde(default, skip_serializing)]
@@ -62,7 +64,7 @@ impl PoolConfig {
 
 /// Top-level keys read from `TRADEASSIST_*` variables (others, such as `TRADEASSIST_LOG`, belong
 /// to other parts of the program).
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 13] = [
     "store",
     "db",
     "postgres",
@@ -75,7 +77,37 @@ const ENV_KEYS: [&str; 12] = [
     "providers",
     "ws",
     "jobs",
+    "http",
 ];
+
+/// Access control (`[auth]`); `TRADEASSIST_AUTH=open|token` sets `mode`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `token` (default: every API route needs an API token) or `open` (no tokens; refused on
+    /// a non-loopback address).
+    pub mode: crate::auth::AuthMode,
+    /// Serve `/metrics` without a token.
+    pub metrics_open: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: crate::auth::AuthMode::Token,
+            metrics_open: false,
+        }
+    }
+}
+
+/// Browser access from other origins (`[http]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Origins allowed by CORS, e.g. `["https://app.example"]`; none by default (no
+    /// wildcard).
+    pub cors_origins: Vec<String>,
+}
 
 /// The WebSocket endpoint `/ws` (`[ws]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +218,12 @@ impl Config {
                 keep: std::time::Duration::from_secs(j.keep_secs),
                 dir: j.dir.clone(),
             },
+            auth: crate::auth::AuthSettings {
+                mode: self.auth.mode,
+                metrics_open: self.auth.metrics_open,
+                rate_per_token_per_minute: self.limits.rate_per_token_per_minute,
+            },
+            cors_origins: self.http.cors_origins.clone(),
         })
     }
 }
@@ -342,6 +380,8 @@ pub struct LimitsConfig {
     /// Requests per client IP and minute (429 `rate_limited` with `Retry-After` beyond);
     /// 0 turns the limit off. Health checks are exempt.
     pub rate_per_ip_per_minute: u32,
+    /// Requests per API token and minute (429 beyond); 0 turns the limit off.
+    pub rate_per_token_per_minute: u32,
     /// Requests handled at once (503 `overloaded` beyond).
     pub max_concurrent_requests: usize,
 }
@@ -367,6 +407,8 @@ impl Default for Config {
                 body_timeout_ms: server.body_timeout.as_millis() as u64,
                 request_timeout_ms: server.request_timeout.as_millis() as u64,
                 rate_per_ip_per_minute: server.rate_per_ip_per_minute,
+                rate_per_token_per_minute: crate::auth::AuthSettings::default()
+                    .rate_per_token_per_minute,
                 max_concurrent_requests: server.max_concurrent,
             },
             log_format: LogFormat::Text,
@@ -375,6 +417,8 @@ impl Default for Config {
             pool: PoolConfig::default(),
             ws: WsConfig::default(),
             jobs: JobsConfig::default(),
+            auth: AuthConfig::default(),
+            http: HttpConfig::default(),
             providers: ProvidersConfig::default(),
         }
     }
@@ -448,7 +492,14 @@ impl Config {
             let top = top.split('.').next().unwrap_or_default();
             ENV_KEYS.contains(&top)
         });
-        fig.merge(env).extract().map_err(Box::new)
+        let mut config: Config = fig.merge(env).extract().map_err(Box::new)?;
+        // `TRADEASSIST_AUTH=open|token` (a plain value, not a table like the other sections).
+        if let Ok(mode) = std::env::var("TRADEASSIST_AUTH") {
+            config.auth.mode = mode.parse().map_err(|e: String| {
+                Box::new(figment::Error::from(format!("TRADEASSIST_AUTH: {e}")))
+            })?;
+        }
+        Ok(config)
     }
 }
 

@@ -79,6 +79,23 @@ pub fn with_limits(app: Router, limits: &ServerLimits) -> Router {
     ))
 }
 
+/// 429 `rate_limited` for `who` (an IP address, a token), with `Retry-After` in whole seconds.
+pub(crate) fn rate_limited(who: &str, wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests from {who}; retry in {secs} s"),
+    )
+    .with_details(serde_json::json!({ "retry_after_secs": secs }))
+    .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&secs.to_string()).expect("digits"),
+    );
+    resp
+}
+
 async fn guard(guards: &Guards, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if exempt(&path) {
@@ -90,22 +107,12 @@ async fn guard(guards: &Guards, req: Request, next: Next) -> Response {
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
         if let Err(not_until) = limiter.check_key(&ip) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut resp = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests from {ip}; retry in {secs} s"),
-            )
-            .with_details(serde_json::json!({ "retry_after_secs": secs }))
-            .into_response();
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_str(&secs.to_string()).expect("digits"),
+            return rate_limited(
+                &ip.to_string(),
+                not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                )),
             );
-            return resp;
         }
     }
     let Ok(_permit) = guards.slots.try_acquire() else {

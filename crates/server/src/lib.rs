@@ -2,6 +2,7 @@
 //! HTTP, JSON and argv; it maps them onto the use cases of `tradeassist-service`.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -43,6 +43,7 @@ mod replay;
 mod resolve;
 mod result;
 mod rollup;
+mod tokens;
 mod warm;
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ pub use reads::StoreReads;
 pub use replay::{Replay, ReplayReport, ReplaySpec, parse_speed};
 pub use result::{ContinuousInfo, FetchResult, Roll, SeriesResult};
 pub use rollup::{ROLLUP_TIMEFRAMES, RollupReport};
+pub use tokens::{TOKEN_PREFIX, token_hash};
 pub use tradeassist_cache as cache;
 use tradeassist_model::Instrument;
 use tradeassist_store::{InstrumentFilter, NewestBar, SeriesInfo, Store};

@@ -112,6 +112,37 @@ impl Store for MeteredStore {
         self.timed("newest_bars", self.inner.newest_bars()).await
     }
 
+    async fn create_token(
+        &self,
+        name: &str,
+        role: tradeassist_model::Role,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<tradeassist_model::ApiToken> {
+        self.timed(
+            "create_token",
+            self.inner.create_token(name, role, secret_hash, now),
+        )
+        .await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<tradeassist_model::ApiToken>> {
+        self.timed("list_tokens", self.inner.list_tokens()).await
+    }
+
+    async fn revoke_token(&self, id: i64, now: i64) -> Result<tradeassist_model::ApiToken> {
+        self.timed("revoke_token", self.inner.revoke_token(id, now))
+            .await
+    }
+
+    async fn token_by_hash(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<tradeassist_model::ApiToken>> {
+        self.timed("token_by_hash", self.inner.token_by_hash(secret_hash))
+            .await
+    }
+
     async fn change_seq(&self) -> Result<i64> {
         self.timed("change_seq", self.inner.change_seq()).await
     }

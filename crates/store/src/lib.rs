@@ -30,8 +30,8 @@ use async_trait::async_trait;
 pub use pool::PoolOptions;
 pub use rollup::{RollupBacklog, RollupKey, RollupRow, RollupSet, RollupSlice, RollupWrite};
 use tradeassist_model::{
-    AssetClass, Bar, DataSource, Instrument, NewInstrument, NewSavedQuery, Resolution, SavedQuery,
-    TimeRange,
+    ApiToken, AssetClass, Bar, DataSource, Instrument, NewInstrument, NewSavedQuery, Resolution,
+    Role, SavedQuery, TimeRange,
 };
 
 /// What went wrong in a store.
@@ -223,6 +223,26 @@ pub const MAX_CHANGES_PER_READ: usize = 10_000;
 
 /// The persistence boundary. Implementations: [`sqlite::SqliteStore`] (embedded default) and
 /// [`postgres::PostgresStore`] (production).
+/// An [`ApiToken`] from its stored columns (the role as text).
+pub(crate) fn api_token(
+    id: i64,
+    name: String,
+    role: &str,
+    created_at: i64,
+    revoked_at: Option<i64>,
+) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id,
+        name,
+        role: role.parse().map_err(StoreError::Backend)?,
+        created_at,
+        revoked_at,
+    })
+}
+
+/// Columns of a token row, in [`api_token`]'s order.
+pub(crate) const TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at";
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Short backend name for logs and health output (`sqlite`, `postgres`).
@@ -291,6 +311,22 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_saved_query_run(&self, id: i64, now: i64) -> Result<()>;
 
     async fn data_sources(&self) -> Result<Vec<DataSource>>;
+
+    /// Store a new API token by the hash of its secret (hex SHA-256; the secret itself is
+    /// never stored). `Conflict` when the hash exists.
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<ApiToken>;
+    /// Every token, revoked ones included, by id.
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// Revoke a token (idempotent for a revoked one); `NotFound` for an unknown id.
+    async fn revoke_token(&self, id: i64, now: i64) -> Result<ApiToken>;
+    /// The token whose secret hashes to `secret_hash`, revoked or not.
+    async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>>;
 
     /// Base-series ranges written by ingests whose rollups have not been refreshed yet, oldest
     /// first. Every ingest appends one entry per non-empty series in its own transaction, so

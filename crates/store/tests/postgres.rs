@@ -193,7 +193,7 @@ async fn reconnecting_to_an_existing_schema_keeps_its_data() {
     let again = PostgresStore::connect(&pg_url(), h.store.schema())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 5);
+    assert_eq!(again.schema_version().await.unwrap(), 6);
     assert!(again.instrument("SPY").await.unwrap().is_some());
     assert!(
         PostgresStore::connect(&pg_url(), "Robert'); DROP TABLE students;--")

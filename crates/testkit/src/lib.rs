@@ -68,6 +68,10 @@ pub struct AppOptions {
     pub follow_live: Option<std::time::Duration>,
     /// Timeouts, rate and concurrency limits of the server loop.
     pub server_limits: tradeassist_server::http::ServerLimits,
+    /// Access control: open mode by default (the tests of tokens set `AuthMode::Token`).
+    pub auth: tradeassist_server::auth::AuthSettings,
+    /// CORS origins (none by default).
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for AppOptions {
@@ -84,6 +88,8 @@ impl Default for AppOptions {
             jobs: Default::default(),
             follow_live: None,
             server_limits: Default::default(),
+            auth: tradeassist_server::auth::AuthSettings::open(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -132,6 +138,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         max_body_bytes: options.max_body_bytes,
         ws: options.ws.clone(),
         jobs: options.jobs.clone(),
+        auth: options.auth.clone(),
+        cors_origins: options.cors_origins.clone(),
     };
     let app = tradeassist_server::api::router_with(service.clone(), settings).expect("router");
     let limits = options.server_limits.clone();

@@ -19,7 +19,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Start `BIN --db TMP serve --listen 127.0.0.1:0 ARGS...` with `env` added, and wait (up
+    /// Start `BIN --db TMP serve --listen 127.0.0.1:0 ARGS...` with `env` added (and
+    /// `TRADEASSIST_AUTH=open` unless `env` sets it), and wait (up
     /// to 5 minutes: `--demo` imports first) until it says where it listens.
     pub fn start<S: AsRef<OsStr>>(
         bin: impl AsRef<Path>,
@@ -42,6 +43,8 @@ impl Server {
                 cmd.env_remove(var);
             }
         }
+        // Open mode unless the test sets TRADEASSIST_AUTH itself (the tests of tokens do).
+        cmd.env("TRADEASSIST_AUTH", "open");
         cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("start tradeassist serve");
         let deadline = Instant::now() + Duration::from_secs(300);

@@ -1,6 +1,6 @@
 //! Audit log of data access: one `info` line to the tracing target `audit` for every bar
 //! request served (fetch, saved-query run), saying who (the client's socket address, or `-`
-//! when unknown), what (endpoint, symbols, the window read per series as half-open
+//! when unknown, and the API token's id when there is one), what (endpoint, symbols, the window read per series as half-open
 //! `start..end` in RFC 3339, with `last=N` for a last-N-bars read),
 //! how much (bars returned) and how long it took (ms). It lies in the request's span, so it
 //! carries the `request_id` too.
@@ -23,9 +23,10 @@ use tradeassist_service::{Encoded, FetchResult, Query, SeriesResult};
 /// The tracing target of audit lines.
 pub const TARGET: &str = "audit";
 
-/// Who sent the request: its peer address when the server was started with connect info.
+/// Who sent the request: its peer address when the server was started with connect info, and
+/// the id of its API token (none in open mode).
 #[derive(Debug, Clone)]
-pub struct Client(pub Option<SocketAddr>);
+pub struct Client(pub Option<SocketAddr>, pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = Infallible;
@@ -36,6 +37,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0),
+            parts
+                .extensions
+                .get::<crate::auth::Principal>()
+                .and_then(|p| p.token),
         ))
     }
 }
@@ -114,6 +119,7 @@ impl Access {
             target: TARGET,
             endpoint = self.endpoint,
             client = %client,
+            token = self.client.1,
             symbols = %symbols.join(","),
             ranges = %ranges.join(","),
             bars,

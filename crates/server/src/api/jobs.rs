@@ -34,11 +34,15 @@ pub struct JobList {
     pub jobs: Vec<JobStatus>,
 }
 
-/// Who owns the jobs a request creates and sees: the client's IP address.
+/// Who owns the jobs a request creates and sees: its API token, or in open mode the client's
+/// IP address.
 pub fn owner(client: &Client) -> String {
-    client
-        .0
-        .map_or_else(|| "-".to_string(), |a| a.ip().to_string())
+    match client.1 {
+        Some(token) => format!("token:{token}"),
+        None => client
+            .0
+            .map_or_else(|| "-".to_string(), |a| a.ip().to_string()),
+    }
 }
 
 impl From<JobsError> for ApiError {

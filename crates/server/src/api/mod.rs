@@ -31,6 +31,7 @@ pub use handlers::fetch_response;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    pub auth: std::sync::Arc<crate::auth::Auth>,
     pub jobs: crate::jobs::Jobs,
     pub ws: std::sync::Arc<crate::ws::WsHub>,
 }
@@ -42,6 +43,9 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     pub ws: crate::ws::WsSettings,
     pub jobs: crate::jobs::JobSettings,
+    pub auth: crate::auth::AuthSettings,
+    /// Browser origins allowed to call the API from other sites (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -50,6 +54,8 @@ impl Default for HttpSettings {
             max_body_bytes: 64 * 1024,
             ws: Default::default(),
             jobs: Default::default(),
+            auth: Default::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -187,12 +193,14 @@ pub struct ApiPath<T>(pub T);
 )]
 pub struct ApiDoc;
 
-/// The whole HTTP application with default settings and `max_body_bytes`.
+/// The whole HTTP application in open mode (no tokens: benchmarks) with default settings and
+/// `max_body_bytes`.
 pub fn router(service: Service, max_body_bytes: usize) -> Router {
     router_with(
         service,
         HttpSettings {
             max_body_bytes,
+            auth: crate::auth::AuthSettings::open(),
             ..Default::default()
         },
     )
@@ -205,8 +213,10 @@ pub fn router(service: Service, max_body_bytes: usize) -> Router {
 pub fn router_with(service: Service, settings: HttpSettings) -> std::io::Result<Router> {
     metrics::handle();
     let max_body_bytes = settings.max_body_bytes;
+    let cors = cors_layer(&settings.cors_origins)?;
     let state = AppState {
         service,
+        auth: std::sync::Arc::new(crate::auth::Auth::new(settings.auth)),
         jobs: crate::jobs::Jobs::new(settings.jobs)?,
         ws: std::sync::Arc::new(crate::ws::WsHub::new(settings.ws)),
     };
@@ -241,7 +251,7 @@ pub fn router_with(service: Service, settings: HttpSettings) -> std::io::Result<
     let analytics = Router::new()
         .route("/indicators", get(analytics::indicators))
         .route("/features", get(analytics::features));
-    Ok(Router::new()
+    let app = Router::new()
         .nest("/api/v1/historical-data", api)
         .nest("/api/v1/analytics", analytics)
         .route("/health/live", get(handlers::live))
@@ -258,12 +268,65 @@ pub fn router_with(service: Service, settings: HttpSettings) -> std::io::Result<
                 "method not allowed on this endpoint",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::check,
+        ))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // gzip / br when the client asks; responses that already carry an encoding (the
         // cached gzip form of fetch answers) pass through untouched.
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans name the path only: a query string may carry a WebSocket token.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())
+                },
+            ),
+        )
         .layer(axum::middleware::from_fn(request_id::layer))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .with_state(state))
+        .layer(axum::middleware::from_fn(metrics::track));
+    // CORS outside the token check: a browser's preflight carries no token.
+    Ok(match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
+    .with_state(state))
+}
+
+/// CORS for the configured origins (exact `scheme://host[:port]`), none when the list is empty.
+fn cors_layer(origins: &[String]) -> std::io::Result<Option<tower_http::cors::CorsLayer>> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| {
+            axum::http::HeaderValue::from_str(o.trim_end_matches('/')).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("[http] cors_origins: `{o}` is not a valid origin"),
+                )
+            })
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                axum::http::Method::GET,
+                axum::http::Method::POST,
+                axum::http::Method::PUT,
+                axum::http::Method::DELETE,
+            ])
+            .allow_headers([
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::CONTENT_TYPE,
+            ])
+            .expose_headers([
+                axum::http::header::CONTENT_DISPOSITION,
+                axum::http::header::RETRY_AFTER,
+            ]),
+    ))
 }

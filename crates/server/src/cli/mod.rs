@@ -4,6 +4,7 @@ pub mod backfill;
 mod bench;
 mod bench_serve;
 mod maintain;
+mod token;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -67,6 +68,8 @@ pub enum Command {
     ImportFactors(ImportFactorsArgs),
     /// Technical indicators over one symbol's bars (warm-up read before the window).
     Indicators(Box<IndicatorsArgs>),
+    /// API tokens: create (the secret printed once), list, revoke.
+    Token(token::TokenArgs),
     /// Storage benchmarks on generated data in scratch databases (see also scripts/bench_aggregate.sh).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -82,7 +85,7 @@ pub enum BenchCommand {
     /// HTTP serving on loopback: the request mix at 1, 50 and 200 clients, cache on and off.
     Serve(bench_serve::ServeBenchArgs),
     /// `tradeassist export` of generated 1m bars from SQLite to CSV and Parquet: bars/s and
-    /// peak RSS (`--symbols 20 --days 730` is about 10 M bars).
+    /// peak RSS, files read back against fetch (`--symbols 10 --days 1510` is about 10 M bars).
     Export(bench::BenchArgs),
 }
 
@@ -144,9 +147,14 @@ impl RangeArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Import the bundled demo data on first start (empty database).
+    /// Import the bundled demo data on first start (empty database). On a loopback address
+    /// the demo runs in open mode (no tokens).
     #[arg(long)]
     pub demo: bool,
+    /// Open mode: no API tokens needed (as `[auth] mode = "open"`); refused unless the server
+    /// listens on a loopback address.
+    #[arg(long)]
+    pub open: bool,
     /// Listen address, e.g. 127.0.0.1:8080 (overrides the configuration).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -353,6 +361,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Rolls(args) => rolls(config, args).await,
         Command::Indicators(args) => indicators(config, *args).await,
         Command::ImportFactors(args) => import_factors(config, args).await,
+        Command::Token(args) => token::run(config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::run(&config, args, false).await,
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run_bench(args).await,
@@ -363,6 +372,16 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
 async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    let open = args.open || config.auth.mode == crate::auth::AuthMode::Open;
+    if open && !config.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "open mode (no API tokens) is refused on {}: listen on a loopback address, or use tokens (`tradeassist token create`)",
+            config.listen
+        );
+    }
+    if open || (args.demo && config.listen.ip().is_loopback()) {
+        config.auth.mode = crate::auth::AuthMode::Open;
     }
     // The recorder first, so the demo import and the rollup refresh are measured too.
     api::metrics::handle();
@@ -436,6 +455,14 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, db = %config.db.display(), "serving");
     eprintln!("TradeAssist listening on http://{addr}/ (API docs: http://{addr}/api/docs/)");
+    if config.auth.mode == crate::auth::AuthMode::Open {
+        tracing::warn!(%addr, "open mode: no API token is needed (loopback only)");
+        eprintln!("open mode: no API token is needed on this loopback address");
+    } else {
+        tracing::info!(
+            "API tokens required (create one with `tradeassist token create --role read`)"
+        );
+    }
     if config.cache.enabled && config.cache.warm_interval_secs > 0 {
         tokio::spawn(api::cached::warm_forever(
             service.clone(),

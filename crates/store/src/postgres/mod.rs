@@ -31,7 +31,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tradeassist_model::{
-    Bar, DataSource, Instrument, NewSavedQuery, Resolution, SavedQuery, TimeRange,
+    ApiToken, Bar, DataSource, Instrument, NewSavedQuery, Resolution, Role, SavedQuery, TimeRange,
 };
 
 use crate::archive::{self, ArchiveReport};
@@ -39,7 +39,7 @@ use crate::pool::{self, PoolOptions};
 use crate::{
     BarQuery, ChangeKind, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
     OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
-    SeriesInfo, Store, StoreError,
+    SeriesInfo, Store, StoreError, TOKEN_COLUMNS, api_token,
 };
 use rows::{
     BAR_COLUMNS, INSTRUMENT_COLUMNS, ROLLUP_COLUMNS, SAVED_QUERY_COLUMNS, bar_from_row,
@@ -1357,6 +1357,60 @@ impl Store for PostgresStore {
         saved_query_from_row(&row)
     }
 
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<ApiToken> {
+        let client = self.client().await?;
+        let sql = format!(
+            "INSERT INTO api_tokens (name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING {TOKEN_COLUMNS}"
+        );
+        let row = client
+            .query_one(&sql, &[&name, &role.as_str(), &secret_hash, &now])
+            .await
+            .map_err(|e| {
+                if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict("a token with this secret exists".into())
+                } else {
+                    e.into()
+                }
+            })?;
+        token_from_row(&row)
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id");
+        let rows = client.query(&sql, &[]).await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: i64, now: i64) -> Result<ApiToken> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now],
+            )
+            .await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+        match client.query_opt(&sql, &[&id]).await? {
+            Some(row) => token_from_row(&row),
+            None => Err(StoreError::NotFound(format!("token {id} does not exist"))),
+        }
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = $1");
+        let row = client.query_opt(&sql, &[&secret_hash]).await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
     async fn delete_saved_query(&self, id: i64) -> Result<()> {
         let client = self.client().await?;
         let changed = client
@@ -1559,6 +1613,16 @@ impl Store for PostgresStore {
 }
 
 /// Map a UNIQUE violation on the saved-query name to a conflict.
+fn token_from_row(r: &tokio_postgres::Row) -> Result<ApiToken> {
+    api_token(
+        r.try_get(0)?,
+        r.try_get(1)?,
+        r.try_get::<_, &str>(2)?,
+        r.try_get(3)?,
+        r.try_get(4)?,
+    )
+}
+
 fn unique_violation(e: tokio_postgres::Error, name: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         StoreError::Conflict(format!("a saved query named `{name}` already exists"))
@@ -1567,7 +1631,7 @@ fn unique_violation(e: tokio_postgres::Error, name: &str) -> StoreError {
     }
 }
 
-const TABLES: &str = "instruments, bars, open_interest, data_sources, saved_queries, rollups, rollup_coverage, series_stats";
+const TABLES: &str = "instruments, bars, open_interest, data_sources, saved_queries, rollups, rollup_coverage, series_stats, api_tokens";
 
 #[async_trait]
 impl Maintenance for PostgresStore {

@@ -319,6 +319,23 @@ CREATE TABLE change_log (
 DROP TABLE change_log;
 "#,
     ),
+    (
+        6,
+        r#"
+-- API tokens: only the SHA-256 of each secret is kept.
+CREATE TABLE api_tokens (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('read', 'write', 'admin')),
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+"#,
+        r#"
+DROP TABLE api_tokens;
+"#,
+    ),
 ];
 
 /// Serialises migrations of concurrent processes on the same schema.

@@ -17,7 +17,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tradeassist_model::{
-    Bar, DataSource, Instrument, NewSavedQuery, Resolution, SavedQuery, TimeRange,
+    ApiToken, Bar, DataSource, Instrument, NewSavedQuery, Resolution, Role, SavedQuery, TimeRange,
 };
 
 use crate::archive::{self, ArchiveReport};
@@ -25,7 +25,7 @@ use crate::pool::{self, PoolOptions};
 use crate::{
     BarQuery, ChangeKind, IngestBatch, IngestStats, InstrumentFilter, Maintenance, NewestBar,
     OpenInterestReading, Result, RollupBacklog, RollupKey, RollupSet, RollupWrite, SchemaStatus,
-    SeriesInfo, Store, StoreError,
+    SeriesInfo, Store, StoreError, TOKEN_COLUMNS, api_token,
 };
 use rows::{
     INSTRUMENT_COLUMNS, ROLLUP_COLUMNS, bar_from_row, instrument_from_row, rollup_from_row,
@@ -1043,6 +1043,71 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::NotFound(format!("saved query {id}")))
     }
 
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<ApiToken> {
+        let (name, hash) = (name.to_string(), secret_hash.to_string());
+        let id = self
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO api_tokens (name, role, secret_hash, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![name, role.as_str(), hash, now],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                {
+                    StoreError::Conflict("a token with this secret exists".into())
+                }
+                other => other,
+            })?;
+        self.tokens(Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("token {id}")))
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.tokens(None).await
+    }
+
+    async fn revoke_token(&self, id: i64, now: i64) -> Result<ApiToken> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now],
+            )
+        })
+        .await?;
+        self.tokens(Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("token {id} does not exist")))
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>> {
+        let hash = secret_hash.to_string();
+        let row = self
+            .read(move |c| {
+                c.query_row(
+                    &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = ?1"),
+                    [hash],
+                    token_row,
+                )
+                .optional()
+            })
+            .await?;
+        row.map(|r| api_token(r.0, r.1, &r.2, r.3, r.4)).transpose()
+    }
+
     async fn delete_saved_query(&self, id: i64) -> Result<()> {
         let changed = self
             .write(move |c| c.execute("DELETE FROM saved_queries WHERE id = ?1", [id]))
@@ -1246,6 +1311,31 @@ impl Store for SqliteStore {
 
 /// Map a UNIQUE violation on the saved-query name to a conflict (by SQLite's extended error
 /// code, not by message text).
+/// The columns of a token row ([`TOKEN_COLUMNS`]).
+type TokenRow = (i64, String, String, i64, Option<i64>);
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+impl SqliteStore {
+    /// One token (`Some(id)`) or all of them, by id.
+    async fn tokens(&self, id: Option<i64>) -> Result<Vec<ApiToken>> {
+        let rows = self
+            .read(move |c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ?1 IS NULL OR id = ?1 ORDER BY id"
+                ))?;
+                let rows = stmt.query_map([id], token_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|r| api_token(r.0, r.1, &r.2, r.3, r.4))
+            .collect()
+    }
+}
+
 fn unique_violation(e: StoreError, name: &str) -> StoreError {
     match e {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))

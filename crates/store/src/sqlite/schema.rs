@@ -328,6 +328,23 @@ CREATE TABLE change_log (
 DROP TABLE change_log;
 "#,
     ),
+    (
+        6,
+        r#"
+-- API tokens: only the SHA-256 of each secret is kept.
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('read', 'write', 'admin')),
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+"#,
+        r#"
+DROP TABLE api_tokens;
+"#,
+    ),
 ];
 
 /// Bring the schema to the newest version.
