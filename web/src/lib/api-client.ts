@@ -1,5 +1,7 @@
-// The one HTTP client of the UI: same-origin JSON requests, errors mapped from the API's
-// error shape `{ "error": { "code", "message", "details" } }`.
+// The one HTTP client of the UI: same-origin requests carrying the API token when one is
+// stored (`Authorization: Bearer ...`), errors mapped from the API's error shape
+// `{ "error": { "code", "message", "details" } }` (401 `unauthorized`, 403 `forbidden`, ...).
+import { getToken, reportUnauthorized } from './token';
 
 export const API_BASE = '/api/v1/historical-data';
 
@@ -54,7 +56,30 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
   } catch {
     // Not the API's JSON error shape.
   }
-  return new ApiError(res.status, 'http_error', `${res.status} ${res.statusText || 'request failed'}`.trim());
+  return new ApiError(res.status, STATUS_CODES[res.status] ?? 'http_error', `${res.status} ${res.statusText || 'request failed'}`.trim());
+}
+
+/** Codes for answers without the API's error body (a proxy in between, say). */
+const STATUS_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden' };
+
+/**
+ * `fetch` with the stored API token; resolves to a 2xx response and rejects with `ApiError`
+ * (a non-2xx answer, or code `network`) or an `AbortError`. Every request of the UI goes here.
+ */
+export async function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const token = getToken();
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, headers });
+  } catch (e) {
+    if (isAbortError(e)) throw e;
+    throw new ApiError(0, 'network', `The server did not answer (${(e as Error).message})`);
+  }
+  if (res.status === 401) reportUnauthorized();
+  if (!res.ok) throw await errorFromResponse(res);
+  return res;
 }
 
 export interface RequestOptions {
@@ -65,19 +90,12 @@ export interface RequestOptions {
 
 /** A JSON request; resolves to the parsed body (`undefined` for 204). */
 export async function apiRequest<T>(url: string, options: RequestOptions = {}): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: options.method ?? 'GET',
-      headers: options.body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
-    });
-  } catch (e) {
-    if (isAbortError(e)) throw e;
-    throw new ApiError(0, 'network', `The server did not answer (${(e as Error).message})`);
-  }
-  if (!res.ok) throw await errorFromResponse(res);
+  const res = await apiFetch(url, {
+    method: options.method ?? 'GET',
+    headers: options.body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: options.signal,
+  });
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }

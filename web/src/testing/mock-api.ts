@@ -4,6 +4,7 @@ import { vi } from 'vitest';
 export interface Call {
   method: string;
   url: URL;
+  headers: Headers;
   body: unknown;
 }
 
@@ -19,7 +20,7 @@ export function mockApi(routes: Route[]) {
     const url = new URL(String(input), 'http://localhost');
     const method = (init?.method ?? 'GET').toUpperCase();
     const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-    const call = { method, url, body };
+    const call = { method, url, headers: new Headers(init?.headers), body };
     calls.push(call);
     if (init?.signal?.aborted) throw new DOMException('aborted', 'AbortError');
     const route = routes.find((r) => (r.method ?? 'GET') === method && (typeof r.path === 'string' ? url.pathname === r.path : r.path.test(url.pathname)));

@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 mod export;
 mod handlers;
+mod openapi;
 pub mod jobs;
 pub mod metrics;
 mod page;
@@ -25,6 +26,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
+use openapi::LayerStatuses;
 pub use handlers::fetch_response;
 
 /// Shared state of every handler.
@@ -189,6 +191,7 @@ pub struct ApiPath<T>(pub T);
         analytics::indicators,
         analytics::features,
     ),
+    modifiers(&LayerStatuses),
     tags((name = "historical-data", description = "Bars, instruments, saved queries"), (name = "analytics", description = "Indicators and feature matrices over any series"), (name = "health"))
 )]
 pub struct ApiDoc;

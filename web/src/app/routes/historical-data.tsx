@@ -5,6 +5,8 @@ import { useNotify } from '@/components/ui/notifications';
 import { TabPanel, Tabs } from '@/components/ui/tabs';
 import type { SavedQuery } from '@/lib/api-types';
 import { formatCount, formatDuration } from '@/lib/format';
+import { ApiTokenControl } from '@/features/auth/components/api-token-control';
+import { TokenRequiredBanner } from '@/features/auth/components/token-required-banner';
 import { ComparePanel } from '@/features/historical-data/components/compare-panel';
 import { ConnectionIndicator } from '@/features/historical-data/components/connection-indicator';
 import { ExportControl } from '@/features/historical-data/components/export-control';
@@ -96,11 +98,13 @@ export function HistoricalDataPage() {
         />
         <div className="page__header-end">
           <ConnectionIndicator />
+          <ApiTokenControl />
           <a href="/api/docs/" className="muted">
             API docs
           </a>
         </div>
       </header>
+      <TokenRequiredBanner />
       <TabPanel idPrefix="hd" tabKey="new" active={tab === 'new'}>
         <QueryForm values={values} onChange={setValues} onRun={onRun} onCancel={cancel} running={state.status === 'running'} />
         <div className="toolbar">

@@ -1,5 +1,6 @@
 // GET export?format=&<fetch parameters> — the streaming export endpoint. The browser
-// downloads it directly (nothing is serialised in the page). Whether the server has it is
+// downloads it directly, or with an API token through `downloadFile` (the page never builds
+// the file; with a token it holds the bytes until they are saved). Whether the server has it is
 // read from its OpenAPI document, so the control works as soon as the endpoint exists.
 import { queryOptions, useQuery } from '@tanstack/react-query';
 

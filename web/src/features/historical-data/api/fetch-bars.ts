@@ -1,6 +1,6 @@
 // POST fetch and POST queries/{id}/run — bars, read as a stream so the caller sees how much
 // of the answer has arrived (the REST stand-in for job progress until jobs exist).
-import { apiUrl, errorFromResponse, ApiError, isAbortError } from '@/lib/api-client';
+import { apiFetch, apiUrl } from '@/lib/api-client';
 import type { FetchRequest, FetchResponse } from '@/lib/api-types';
 
 /** What to run: a fetch document, or a saved query by id (which records its last run). */
@@ -48,19 +48,12 @@ async function readBody(res: Response, onProgress?: (p: FetchProgress) => void):
 export async function fetchBars(source: RunSource, options: FetchOptions = {}): Promise<FetchResponse> {
   const url = source.kind === 'saved' ? apiUrl(`queries/${source.id}/run`) : apiUrl('fetch');
   options.onProgress?.({ stage: 'waiting', receivedBytes: 0, totalBytes: null });
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: source.kind === 'saved' ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: source.kind === 'saved' ? undefined : JSON.stringify(source.request),
-      signal: options.signal,
-    });
-  } catch (e) {
-    if (isAbortError(e)) throw e;
-    throw new ApiError(0, 'network', `The server did not answer (${(e as Error).message})`);
-  }
-  if (!res.ok) throw await errorFromResponse(res);
+  const res = await apiFetch(url, {
+    method: 'POST',
+    headers: source.kind === 'saved' ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+    body: source.kind === 'saved' ? undefined : JSON.stringify(source.request),
+    signal: options.signal,
+  });
   const text = await readBody(res, options.onProgress);
   return JSON.parse(text) as FetchResponse;
 }

@@ -11,7 +11,7 @@ const TITLE: Record<LiveStatus, string> = {
   connecting: 'Opening the WebSocket connection',
   connected: 'WebSocket connected: live updates and job progress arrive here',
   offline: 'The WebSocket connection dropped; retrying',
-  unavailable: 'This server offers no WebSocket endpoint yet; queries run over REST',
+  unavailable: 'The WebSocket did not open (no /ws endpoint, or no valid API token); queries run over REST',
 };
 
 /** The WebSocket connection state, shown in the header. */

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# API fuzzing: schemathesis (pinned, in a venv) against /api/openapi.json of the real server
+# (debug build, demo data, open mode on loopback, temporary database, free port). Passes when
+# there are 0 server errors, 0 undocumented status codes, 0 responses that break their schema
+# and 0 wrong content types. Usage: bash scripts/api_fuzz.sh [MAX_EXAMPLES_PER_OPERATION]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+examples=${1:-30}
+venv=${TRADEASSIST_VENV:-$root/target/venv-api-fuzz}
+
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
+fi
+cargo build --quiet -p tradeassist-server --bin tradeassist
+
+tmp=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Generous limits: the fuzzer sends bursts; the rate limits have their own tests.
+TRADEASSIST_LIMITS__RATE_PER_IP_PER_MINUTE=0 TRADEASSIST_LOG=warn,audit=off \
+  "$root/target/debug/tradeassist" --db "$tmp/fuzz.db" serve --demo --listen "127.0.0.1:$port" \
+  >"$tmp/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+for _ in $(seq 1 240); do
+  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { echo "the server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
+  sleep 0.5
+done
+
+status=0
+"$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --max-examples "$examples" --seed 20261204 --workers 2 --request-timeout 60 \
+  --phases examples,coverage,fuzzing --no-color --suppress-health-check all \
+  --report-dir "$tmp/report" || status=$?
+if ! kill -0 "$server" 2>/dev/null; then
+  echo "api fuzz: FAIL (the server died)" >&2
+  cat "$tmp/server.log" >&2
+  exit 1
+fi
+if grep -q "panicked" "$tmp/server.log"; then
+  echo "api fuzz: FAIL (a handler panicked)" >&2
+  grep -A3 "panicked" "$tmp/server.log" >&2
+  exit 1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "api fuzz: FAIL (schemathesis exit $status)" >&2
+  exit "$status"
+fi
+echo "api fuzz: PASS (0 server errors, 0 undocumented statuses, 0 schema violations)"
