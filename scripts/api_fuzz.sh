@@ -35,11 +35,12 @@ for _ in $(seq 1 240); do
 done
 
 status=0
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
+# From the temporary directory: schemathesis keeps its example database in the working directory.
+(cd "$tmp" && "$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "$examples" --seed 20261204 --workers 2 --request-timeout 60 \
+  --max-examples "$examples" --seed "${TRADEASSIST_FUZZ_SEED:-20261204}" --workers 2 --request-timeout 60 \
   --phases examples,coverage,fuzzing --no-color --suppress-health-check all \
-  --report-dir "$tmp/report" || status=$?
+  --report-dir "$tmp/report") || status=$?
 if ! kill -0 "$server" 2>/dev/null; then
   echo "api fuzz: FAIL (the server died)" >&2
   cat "$tmp/server.log" >&2

@@ -9,5 +9,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --doc --quiet
 # Web UI: typecheck, component tests, build, browser end-to-end tests.
 bash scripts/test_web.sh
+# API fuzzing: schemathesis against the OpenAPI document of the running server.
+bash scripts/api_fuzz.sh 50
 # Last, so its summary line is the run's closing line.
 cargo nextest run --workspace --no-fail-fast

@@ -403,3 +403,64 @@ async fn compressed_exports_stream_to_the_end() {
         assert!(!body.is_empty(), "{coding}: a body arrives");
     }
 }
+
+/// Found by schemathesis: a finished job's result, compressed, ended in a broken chunk (the
+/// compression layer polled the file stream after its end, which panicked).
+#[tokio::test]
+async fn compressed_job_results_stream_to_the_end() {
+    let app = spawn_app_with(AppOptions {
+        demo: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let query =
+        json!({"symbols": ["AAPL"], "frequency": "1d", "start": "2013-01-01", "end": "2013-12-31"});
+    let job: Value = client
+        .post(app.api("jobs"))
+        .json(&json!({"format": "csv", "query": query}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status: Value = client
+            .get(app.api(&format!("jobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["state"] == "done" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job not done: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = app.api(&format!("jobs/{id}/result"));
+    let plain = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(plain.lines().count(), 253);
+    for coding in ["gzip", "br"] {
+        let resp = client
+            .get(&url)
+            .header("accept-encoding", coding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{coding}");
+        assert_eq!(resp.headers()["content-encoding"], coding);
+        let body = resp
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{coding}: the body broke off: {e}"));
+        assert!(!body.is_empty(), "{coding}");
+    }
+}

@@ -165,9 +165,10 @@ pub async fn result(
         }
     });
     let name = file_name(&[id], "result", format);
+    // Fused: the compression layer polls the body once more after its end.
     Ok(super::export::attachment(
         &name,
         format,
-        Body::from_stream(stream),
+        Body::from_stream(futures::StreamExt::fuse(stream)),
     ))
 }

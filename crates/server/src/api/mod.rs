@@ -10,9 +10,9 @@ pub mod dto;
 pub mod error;
 mod export;
 mod handlers;
-mod openapi;
 pub mod jobs;
 pub mod metrics;
+mod openapi;
 mod page;
 pub mod request_id;
 mod text;
@@ -26,8 +26,8 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
-use openapi::LayerStatuses;
 pub use handlers::fetch_response;
+use openapi::LayerStatuses;
 
 /// Shared state of every handler.
 #[derive(Clone)]

@@ -65,7 +65,10 @@ fn document(op: &mut Operation, api: bool) {
             "Rate limit of the client's address or token reached (`Retry-After` header)",
         );
         add("503", "The server is at its limit of concurrent requests");
-        add("504", "The request took longer than the server's request timeout");
+        add(
+            "504",
+            "The request took longer than the server's request timeout",
+        );
         add(
             "500",
             "Server fault; the answer carries the request id to quote",
