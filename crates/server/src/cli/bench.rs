@@ -171,14 +171,9 @@ fn run_child(cmd: &mut std::process::Command) -> Result<ChildRun> {
         let _ = pipe.read_to_string(&mut text);
         text
     });
-    let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kib: Option<u64> = None;
     let status = loop {
-        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        }) {
+        if let Some(kib) = proc_status_kib(child.id(), "VmHWM") {
             peak_kib = Some(peak_kib.map_or(kib, |p: u64| p.max(kib)));
         }
         if let Some(status) = child.try_wait()? {
@@ -192,6 +187,20 @@ fn run_child(cmd: &mut std::process::Command) -> Result<ChildRun> {
         stderr: reader.join().unwrap_or_default(),
         seconds,
         peak_rss_mb: peak_kib.map(|k| k as f64 / 1024.0),
+    })
+}
+
+/// A `kB` field (`VmHWM`, `VmRSS`) of a process's `/proc/PID/status` (Linux), in KiB.
+pub(super) fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix(field)?
+            .strip_prefix(':')?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     })
 }
 

@@ -64,7 +64,7 @@ fn minute_bars(start: i64, days: i64, base: f64) -> Vec<Bar> {
 
 /// ES contracts H/M/U/Z 2013, each with minute bars over the ~100 days before its expiry
 /// (overlapping, as real quarterly contracts trade), and 25 years of daily bars of `DAILY`.
-async fn extra_data(store: &dyn Store) -> Result<u64> {
+pub(super) async fn extra_data(store: &dyn Store) -> Result<u64> {
     let mut instruments = vec![NewInstrument::equity(DAILY, AssetClass::Stock)?];
     let mut series = Vec::new();
     for (q, month) in [3u32, 6, 9, 12].into_iter().enumerate() {
@@ -107,7 +107,7 @@ async fn extra_data(store: &dyn Store) -> Result<u64> {
 }
 
 /// The request mix: (name, fetch document).
-fn mix(symbols: &[String]) -> Vec<(&'static str, Value)> {
+pub(super) fn mix(symbols: &[String]) -> Vec<(&'static str, Value)> {
     let q = |s: &str, f: &str, start: &str, end: &str| json!({"symbols": [s], "frequency": f, "start": start, "end": end});
     vec![
         (
@@ -163,7 +163,7 @@ struct Run {
     bar_reads: u64,
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
+pub(super) fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

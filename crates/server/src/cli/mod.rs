@@ -3,6 +3,7 @@
 pub mod backfill;
 mod bench;
 mod bench_serve;
+mod bench_soak;
 mod maintain;
 mod token;
 
@@ -87,6 +88,9 @@ pub enum BenchCommand {
     /// `tradeassist export` of generated 1m bars from SQLite to CSV and Parquet: bars/s and
     /// peak RSS, files read back against fetch (`--symbols 10 --days 1510` is about 10 M bars).
     Export(bench::BenchArgs),
+    /// Mixed load at a share of the measured capacity for a while against a `serve` child:
+    /// errors, p50/p99 and RSS per minute, PASS/FAIL.
+    Soak(bench_soak::SoakArgs),
 }
 
 #[derive(Debug, Args)]
@@ -366,6 +370,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Bench(BenchCommand::Query(args)) => bench::run(&config, args, true).await,
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run_bench(args).await,
         Command::Bench(BenchCommand::Export(args)) => bench::run_export(args).await,
+        Command::Bench(BenchCommand::Soak(args)) => bench_soak::run(args).await,
     }
 }
 
