@@ -18,6 +18,7 @@
 mod adjustments;
 pub mod archive;
 pub mod bench;
+mod failpoint;
 pub mod pool;
 pub mod postgres;
 mod rollup;

@@ -1,14 +1,15 @@
-//! Crash safety: a process SIGKILLed in the middle of a large ingest leaves the whole batch or
-//! none of it, and running the ingest again gives the same rows as an uninterrupted one.
+//! Crash safety: a process that dies after writing every row of a large ingest but before its
+//! commit leaves none of it, and running the ingest again gives the same rows as an
+//! uninterrupted one, twice.
 //!
-//! The ingest runs in `ingest_crash_helper` (src/bin), which prints `writing` once its
-//! transaction has put data into the database; the test kills it as soon as it reads that line.
+//! The ingest runs in `ingest_crash_helper` (src/bin) with the fail point
+//! `TRADEASSIST_FAILPOINT=ingest_before_commit`, which aborts the process right before the
+//! commit: deterministic, unlike killing it after a timer.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 use tradeassist_model::{Bar, Resolution, TimeRange};
@@ -17,30 +18,23 @@ use tradeassist_store::{BarQuery, Store};
 const HELPER: &str = env!("CARGO_BIN_EXE_ingest_crash_helper");
 const SYMBOLS: [&str; 4] = ["SPY", "QQQ", "IWM", "AAPL"];
 
-/// Run the helper and SIGKILL it once it reports writing; fails if it finished first.
-fn kill_while_writing(args: &[&str]) {
-    let mut child = Command::new(HELPER)
+/// Run the helper with the fail point before its commit: it must die there (SIGABRT, the
+/// process stopped as by `kill -9`: no rollback, no destructor), having written every row.
+fn die_before_commit(args: &[&str]) {
+    let out = Command::new(HELPER)
         .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn helper");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines
-        .next()
-        .expect("helper said nothing")
-        .expect("helper stdout");
+        .env("TRADEASSIST_FAILPOINT", "ingest_before_commit")
+        .output()
+        .expect("run helper");
     assert_eq!(
-        first, "writing",
-        "the ingest finished before it could be killed: use a larger batch"
+        out.status.signal(),
+        Some(6),
+        "the helper did not die at the fail point: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
     );
-    child.kill().expect("SIGKILL");
-    let status = child.wait().unwrap();
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "helper was not killed: {status:?}"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fail point ingest_before_commit"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("committed"));
 }
 
 /// Run the helper to completion.
@@ -77,40 +71,26 @@ async fn contents<S: Store>(store: &S) -> Vec<Option<Vec<Bar>>> {
     out
 }
 
-/// The state after the kill: nothing at all, or exactly the full batch.
-fn assert_all_or_nothing(after_kill: &[Option<Vec<Bar>>], full: &[Option<Vec<Bar>>]) {
-    let nothing = after_kill.iter().all(Option::is_none);
-    let whole = after_kill.len() == full.len()
-        && after_kill.iter().zip(full).all(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => bits(a) == bits(b),
-            _ => false,
-        });
-    let counts: Vec<_> = after_kill
+/// The state after the crash: nothing of the batch.
+fn assert_nothing(after_crash: &[Option<Vec<Bar>>]) {
+    let counts: Vec<_> = after_crash
         .iter()
         .map(|s| s.as_ref().map(Vec::len))
         .collect();
     assert!(
-        nothing || whole,
-        "partial batch after the crash: {counts:?}"
-    );
-    eprintln!(
-        "after the kill the store held {}",
-        if nothing {
-            "nothing"
-        } else {
-            "the whole batch"
-        }
+        counts.iter().all(|c| c.unwrap_or(0) == 0),
+        "rows of the uncommitted batch survived the crash: {counts:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_killed_mid_ingest_keeps_all_or_nothing() {
-    const BARS: usize = 1_500_000;
+async fn sqlite_dead_before_commit_keeps_nothing() {
+    const BARS: usize = 400_000;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let path = db.to_str().unwrap();
     let n = BARS.to_string();
-    kill_while_writing(&["sqlite", path, &n]);
+    die_before_commit(&["sqlite", path, &n]);
 
     let check = rusqlite::Connection::open(&db).unwrap();
     let integrity: String = check
@@ -130,7 +110,7 @@ async fn sqlite_killed_mid_ingest_keeps_all_or_nothing() {
         .unwrap();
     let first = contents(&store).await;
     assert_eq!(first.iter().flatten().map(Vec::len).sum::<usize>(), BARS);
-    assert_all_or_nothing(&after_kill, &first);
+    assert_nothing(&after_kill);
     drop(store);
 
     ingest_fully(&["sqlite", path, &n], BARS);
@@ -142,21 +122,21 @@ async fn sqlite_killed_mid_ingest_keeps_all_or_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_killed_mid_copy_keeps_all_or_nothing() {
-    const BARS: usize = 400_000;
+async fn postgres_dead_before_commit_keeps_nothing() {
+    const BARS: usize = 200_000;
     let h = postgres().await;
     let url = pg_url();
     let schema = h.store.schema().to_string();
     let n = BARS.to_string();
-    kill_while_writing(&["postgres", &url, &schema, &n]);
-    // The killed backend may still be finishing its statement; whatever it did is invisible
-    // until it commits, and it can no longer commit.
+    die_before_commit(&["postgres", &url, &schema, &n]);
+    // The dead client's backend may still be finishing its statement; whatever it did is
+    // invisible until it commits, and it can no longer commit.
     let after_kill = contents(&h.store).await;
 
     ingest_fully(&["postgres", &url, &schema, &n], BARS);
     let first = contents(&h.store).await;
     assert_eq!(first.iter().flatten().map(Vec::len).sum::<usize>(), BARS);
-    assert_all_or_nothing(&after_kill, &first);
+    assert_nothing(&after_kill);
 
     ingest_fully(&["postgres", &url, &schema, &n], BARS);
     assert_eq!(

@@ -1,28 +1,20 @@
 //! Test helper for the crash-safety tests (`tests/crash.rs`): ingests one large generated batch
-//! and tells its parent on stdout when the database is being written, so the parent can
-//! SIGKILL it in the middle of the transaction.
+//! and prints `committed <bars>` when the ingest returned. Run with
+//! `TRADEASSIST_FAILPOINT=ingest_before_commit`, it dies after writing every row of the
+//! transaction, just before the commit.
 //!
 //! ```text
 //! ingest_crash_helper sqlite <db-file> <bars>
 //! ingest_crash_helper postgres <url> <schema> <bars>
 //! ```
-//!
-//! Lines printed: `writing` once the batch's transaction has put data into the database (SQLite:
-//! the WAL, truncated before the ingest, has grown, so the page cache is spilling dirty pages;
-//! PostgreSQL: the server's `COPY` progress for this process's connection is above zero), then
-//! `committed <bars>` when the ingest returned.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use tradeassist_model::{AssetClass, Bar, NewInstrument, Resolution};
 use tradeassist_store::postgres::PostgresStore;
 use tradeassist_store::sqlite::SqliteStore;
-use tradeassist_store::{IngestBatch, Maintenance, SeriesBatch, Store};
-
-/// How often the watcher looks at the database's progress.
-const POLL: Duration = Duration::from_millis(2);
+use tradeassist_store::{IngestBatch, SeriesBatch, Store};
 
 /// The batch: `n` minute bars split over four stocks, the same for every run.
 fn batch(n: usize) -> IngestBatch {
@@ -61,68 +53,15 @@ fn batch(n: usize) -> IngestBatch {
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")
-        .and_then(|_| out.flush())
-        .expect("stdout");
-}
-
-fn wal_len(db: &Path) -> u64 {
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len())
-}
-
 async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    match args {
+    let stats = match args {
         [kind, db, n] if kind == "sqlite" => {
-            let n: usize = n.parse()?;
-            let db = PathBuf::from(db);
-            let store = SqliteStore::open(&db).await?;
-            store.optimize().await?; // checkpoints and truncates the WAL
-            let batch = batch(n);
-            let watched = db.clone();
-            let watcher = tokio::spawn(async move {
-                while wal_len(&watched) == 0 {
-                    tokio::time::sleep(POLL).await;
-                }
-                say("writing");
-            });
-            let stats = store.ingest(batch).await?;
-            watcher.abort();
-            say(&format!("committed {}", stats.bars_written));
+            let store = SqliteStore::open(PathBuf::from(db)).await?;
+            store.ingest(batch(n.parse()?)).await?
         }
         [kind, url, schema, n] if kind == "postgres" => {
-            let n: usize = n.parse()?;
-            let tag = format!("crash_{}", std::process::id());
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let store =
-                PostgresStore::connect(&format!("{url}{sep}application_name={tag}"), schema)
-                    .await?;
-            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-            tokio::spawn(conn);
-            let batch = batch(n);
-            let watcher = tokio::spawn(async move {
-                loop {
-                    let row = client
-                        .query_opt(
-                            "SELECT p.tuples_processed FROM pg_stat_progress_copy p
-                             JOIN pg_stat_activity a ON a.pid = p.pid WHERE a.application_name = $1",
-                            &[&tag],
-                        )
-                        .await
-                        .expect("progress query");
-                    if row.is_some_and(|r| r.get::<_, i64>(0) > 0) {
-                        break;
-                    }
-                    tokio::time::sleep(POLL).await;
-                }
-                say("writing");
-            });
-            let stats = store.ingest(batch).await?;
-            watcher.abort();
-            say(&format!("committed {}", stats.bars_written));
+            let store = PostgresStore::connect(url, schema).await?;
+            store.ingest(batch(n.parse()?)).await?
         }
         _ => {
             return Err(
@@ -130,7 +69,10 @@ async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
                     .into(),
             );
         }
-    }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "committed {}", stats.bars_written)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -1067,6 +1067,7 @@ async fn ingest_tx(
     write_open_interest(&tx, &batch.open_interest, &mut stats, &mut changes).await?;
     credit_source(&tx, &batch.source, &stats).await?;
     log_changes(&tx, &extents, changes).await?;
+    crate::failpoint::hit("ingest_before_commit");
     tx.commit().await?;
     Ok(stats)
 }
@@ -1136,6 +1137,7 @@ async fn ingest_stream_tx(
     record_backlog(&tx, &extents).await?;
     credit_source(&tx, source, &stats).await?;
     log_changes(&tx, &extents, changes).await?;
+    crate::failpoint::hit("ingest_before_commit");
     tx.commit().await?;
     Ok(stats)
 }

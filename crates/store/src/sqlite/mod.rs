@@ -326,6 +326,7 @@ fn ingest_blocking(conn: &mut Connection, batch: &IngestBatch) -> Result<IngestS
         let mut stats = IngestStats::default();
         ingest_chunk(&tx, batch, &mut stats)?;
         credit_source(&tx, &batch.source, &stats)?;
+        crate::failpoint::hit("ingest_before_commit");
         tx.commit()?;
         Ok(stats)
     })
@@ -349,6 +350,7 @@ fn ingest_stream_blocking(
             }
         }
         credit_source(&tx, source, &stats)?;
+        crate::failpoint::hit("ingest_before_commit");
         tx.commit()?;
         Ok(stats)
     })
