@@ -37,6 +37,9 @@ pub enum ServiceError {
     Import { file: String, error: ImportError },
     #[error(transparent)]
     Store(StoreError),
+    /// The database cannot be reached right now (the cause, for the log).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// A defect on our side (e.g. stored data the engine refuses).
     #[error("internal error: {0}")]
     Internal(String),
@@ -73,6 +76,7 @@ impl ServiceError {
             ServiceError::TooLarge(m) => ServiceError::TooLarge(m.clone()),
             ServiceError::UnsupportedFrequency(m) => ServiceError::UnsupportedFrequency(m.clone()),
             ServiceError::Internal(m) => ServiceError::Internal(m.clone()),
+            ServiceError::Unavailable(m) => ServiceError::Unavailable(m.clone()),
             other @ (ServiceError::Import { .. } | ServiceError::Store(_)) => {
                 let mut message = other.to_string();
                 let mut source = std::error::Error::source(other);
@@ -102,6 +106,15 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound(m) => ServiceError::NotFound(m),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
+            other if other.is_unavailable() => {
+                let mut cause = other.to_string();
+                let mut source = std::error::Error::source(&other);
+                while let Some(s) = source {
+                    cause.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                ServiceError::Unavailable(cause)
+            }
             other => ServiceError::Store(other),
         }
     }

@@ -72,6 +72,31 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The database could not be reached (connection refused, lost or closed, no pool
+    /// connection): a condition that passes, unlike a bad statement or a corrupt row.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Postgres(e) => {
+                if e.is_closed() {
+                    return true;
+                }
+                match e.as_db_error() {
+                    // SQLSTATE class 08 (connection exception), 57P01..57P03 (shutdown,
+                    // cannot connect now).
+                    Some(db) => {
+                        let code = db.code().code();
+                        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                    }
+                    None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Bars of one instrument at one stored resolution.

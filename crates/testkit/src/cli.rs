@@ -32,8 +32,9 @@ impl Db {
         }
     }
 
-    /// Run `tradeassist --db DB ARGS...` in the temporary directory.
-    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+    /// `tradeassist --db DB ARGS...` in the temporary directory, without the caller's
+    /// `TRADEASSIST_*` settings (add your own with `Command::env`).
+    pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--db").arg(&self.path).args(args);
         cmd.current_dir(self.dir.path());
@@ -42,7 +43,12 @@ impl Db {
                 cmd.env_remove(var);
             }
         }
-        cmd.output().expect("run tradeassist")
+        cmd
+    }
+
+    /// Run `tradeassist --db DB ARGS...` in the temporary directory.
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        self.command(args).output().expect("run tradeassist")
     }
 
     /// Run, assert success, return (stdout, stderr).

@@ -143,6 +143,16 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", message)
                     .with_details(json!({ "rows": rows }))
             }
+            ServiceError::Unavailable(cause) => {
+                let id = super::request_id::current().unwrap_or_else(|| "none".into());
+                tracing::warn!(request_id = %id, error = %cause, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the database is unavailable; retry shortly",
+                )
+                .with_details(json!({ "request_id": id }))
+            }
             ServiceError::Store(_) | ServiceError::Internal(_) => ApiError::internal(&e),
         }
     }

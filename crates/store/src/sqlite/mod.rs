@@ -144,6 +144,19 @@ impl SqliteStore {
                 source,
             })?;
         }
+        // SQLite says only "unable to open database file" for a file it may not write (a
+        // read-only file system, no permission): ask the OS for the reason first. An absent
+        // file is created empty, which SQLite takes as a new database.
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| StoreError::Io {
+                context: format!("cannot write the database file {}", path.display()),
+                source,
+            })?;
         let mut writer = Connection::open(&path)?;
         // 32 KiB pages for a new database (a no-op for an existing one, which keeps its page
         // size): a bars page holds ~500 rows instead of ~60, so appends split and rebalance
