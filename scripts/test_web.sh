@@ -12,7 +12,7 @@ root=$PWD
   npm ci --no-audit --no-fund --loglevel=error
   npm run --silent api:check
   npm run --silent typecheck
-  npm test --silent
+  npm run --silent test:coverage
   npm run --silent build -- --logLevel warn
 )
 

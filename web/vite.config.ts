@@ -23,5 +23,12 @@ export default defineConfig({
     globals: true,
     setupFiles: ['./src/testing/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.{ts,tsx}'],
+      exclude: ['src/**/*.test.{ts,tsx}', 'src/testing/**', 'src/lib/api-schema.d.ts'],
+      reporter: ['text-summary'],
+      reportsDirectory: 'coverage',
+    },
   },
 });

@@ -348,17 +348,91 @@ impl std::fmt::Debug for PostgresConfig {
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The connection string with any password replaced by `***`: the user-info password and a
+/// `password=` query parameter of a URL, or the `password` of a libpq key=value string
+/// (`host=db user=app password='se cret'`).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
+    let Some(scheme) = url.find("://") else {
+        return redact_key_value(url);
+    };
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match base.rfind('@') {
+        Some(at) if at > scheme => {
+            let userinfo = &base[scheme + 3..at];
             match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    if let Some(query) = query {
+        out.push('?');
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// libpq `key = value` pairs (values bare or in single quotes with `\` escapes) with the
+/// password's value replaced.
+fn redact_key_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    loop {
+        while let Some(c) = chars.next_if(|c| c.is_whitespace()) {
+            out.push(c);
+        }
+        let mut key = String::new();
+        while let Some(c) = chars.next_if(|c| *c != '=' && !c.is_whitespace()) {
+            key.push(c);
+        }
+        if key.is_empty() && chars.peek().is_none() {
+            return out;
+        }
+        out.push_str(&key);
+        while let Some(c) = chars.next_if(|c| c.is_whitespace()) {
+            out.push(c);
+        }
+        if chars.next_if_eq(&'=').is_none() {
+            // Not a pair: keep the rest as it is.
+            out.extend(chars);
+            return out;
+        }
+        out.push('=');
+        while let Some(c) = chars.next_if(|c| c.is_whitespace()) {
+            out.push(c);
+        }
+        let mut value = String::new();
+        if chars.next_if_eq(&'\'').is_some() {
+            value.push('\'');
+            while let Some(c) = chars.next() {
+                value.push(c);
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '\'' => break,
+                    _ => {}
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                value.push(c);
+            }
+        }
+        if key.eq_ignore_ascii_case("password") {
+            out.push_str("***");
+        } else {
+            out.push_str(&value);
+        }
     }
 }
 
@@ -546,6 +620,19 @@ mod tests {
             Ok(())
         });
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&password=hunter2"),
+            "postgres://u@h/db?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("host=db user=app password=hunter2 dbname=market"),
+            "host=db user=app password=*** dbname=market"
+        );
+        assert_eq!(
+            redact_url(r"host=db password = 'hun ter\'2' port=5432"),
+            "host=db password = *** port=5432"
+        );
+        assert_eq!(redact_url("host=db user=app"), "host=db user=app");
     }
 
     #[test]

@@ -278,6 +278,7 @@ pub async fn run_export(args: BenchArgs) -> Result<()> {
     );
     let exe = std::env::current_exe()?;
     let start = tradeassist_model::rfc3339(tradeassist_store::bench::BENCH_START);
+    let mut failed = false;
     for format in ["csv", "parquet"] {
         let out = dir.path().join(format!("export.{format}"));
         let mut cmd = std::process::Command::new(&exe);
@@ -313,18 +314,22 @@ pub async fn run_export(args: BenchArgs) -> Result<()> {
         };
         let checked = round_trip(&service, &names, &start, rows).await;
         match &checked {
-            Ok(n) => println!(
-                "sqlite: {format} read back: {n} bars equal to `fetch` of every symbol (of {stored} stored): {}",
-                if *n == stored && *n == bars {
-                    "PASS"
-                } else {
-                    "FAIL"
-                }
-            ),
-            Err(e) => println!("sqlite: {format} read back: FAIL: {e}"),
+            Ok(n) => {
+                let pass = *n == stored && *n == bars;
+                failed |= !pass;
+                println!(
+                    "sqlite: {format} read back: {n} bars equal to `fetch` of every symbol (of {stored} stored): {}",
+                    if pass { "PASS" } else { "FAIL" }
+                )
+            }
+            Err(e) => {
+                failed = true;
+                println!("sqlite: {format} read back: FAIL: {e}")
+            }
         }
         std::fs::remove_file(&out)?;
     }
+    anyhow::ensure!(!failed, "an exported file differs from `fetch`");
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! (the serving benchmark's) in a scratch SQLite database, `tradeassist serve --open` as a child
 //! process on loopback, then: one warm-up pass, a capacity probe (closed loop, `--clients`
 //! concurrent clients), and `--minutes` of open-loop load at `--load` (default 70 %) of that
-//! capacity. Every minute it prints requests, errors, p50/p99 and the server's RSS; at the end
+//! capacity (or `--seconds`). Every minute it prints requests, errors, p50/p99 and the server's RSS; at the end
 //! PASS when no request failed and the RSS grew less than 10 % from the start of the soak.
 
 use std::sync::Arc;
@@ -23,6 +23,9 @@ pub struct SoakArgs {
     /// Minutes of load after the capacity probe.
     #[arg(long, default_value_t = 10)]
     pub minutes: u64,
+    /// Seconds of load instead of `--minutes` (a short smoke run; figures per minute at most).
+    #[arg(long)]
+    pub seconds: Option<u64>,
     /// Fraction of the measured capacity to offer (open loop).
     #[arg(long, default_value_t = 0.7)]
     pub load: f64,
@@ -37,8 +40,8 @@ pub struct SoakArgs {
     pub days: usize,
 }
 
-/// Most requests in flight during the soak; a request that finds none free counts as failed
-/// (the server fell behind the offered load).
+/// Most requests in flight during the soak; a request due while this many are outstanding is
+/// not sent and counted (`behind`): the server fell behind the offered load.
 const MAX_IN_FLIGHT: usize = 512;
 /// Allowed RSS growth from the start to the end of the soak.
 const RSS_GROWTH_LIMIT: f64 = 0.10;
@@ -82,7 +85,7 @@ fn requests(symbols: &[String]) -> Vec<Req> {
     out
 }
 
-/// Sends `req`; true when the answer is a 2xx read to its end.
+/// Sends `req`; true when the answer is a 2xx read to its end (else the failure is logged).
 async fn send(client: &reqwest::Client, base: &str, req: &Req) -> bool {
     let url = format!("{base}{}", req.path);
     let builder = match &req.body {
@@ -94,8 +97,25 @@ async fn send(client: &reqwest::Client, base: &str, req: &Req) -> bool {
         .send()
         .await
     {
-        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-        Err(_) => false,
+        Ok(r) => {
+            let status = r.status();
+            match r.bytes().await {
+                Ok(_) if status.is_success() => true,
+                Ok(body) => {
+                    let body = String::from_utf8_lossy(&body);
+                    tracing::warn!(path = %req.path, %status, body = %body.chars().take(300).collect::<String>(), "request failed");
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(path = %req.path, error = %e, "response broke off");
+                    false
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(path = %req.path, error = %e, "request failed");
+            false
+        }
     }
 }
 
@@ -120,7 +140,12 @@ pub async fn run(args: SoakArgs) -> Result<()> {
         args.load > 0.0 && args.load <= 1.0,
         "--load must be in (0, 1]"
     );
-    anyhow::ensure!(args.minutes >= 1, "--minutes must be at least 1");
+    let total = Duration::from_secs(args.seconds.unwrap_or(args.minutes.saturating_mul(60)));
+    anyhow::ensure!(
+        total >= Duration::from_secs(2),
+        "the soak must last at least 2 seconds"
+    );
+    let period = total.min(Duration::from_secs(60));
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("soak.db");
     {
@@ -176,8 +201,8 @@ pub async fn run(args: SoakArgs) -> Result<()> {
         "{warm_errors} requests of the warm-up failed (see the mix)"
     );
 
-    // Capacity: closed loop for 15 s.
-    let probe = Duration::from_secs(15);
+    // Capacity: closed loop for 15 s (less in a short run).
+    let probe = Duration::from_secs(15).min(total / 2);
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
@@ -201,14 +226,14 @@ pub async fn run(args: SoakArgs) -> Result<()> {
     let capacity = probed as f64 / started.elapsed().as_secs_f64();
     let rate = capacity * args.load;
     println!(
-        "capacity {capacity:.0} req/s ({} clients, closed loop, {probe_errors} errors); soak at {rate:.0} req/s ({:.0} %) for {} min",
+        "capacity {capacity:.0} req/s ({} clients, closed loop, {probe_errors} errors); soak at {rate:.0} req/s ({:.0} %) for {} s",
         args.clients,
         args.load * 100.0,
-        args.minutes
+        total.as_secs()
     );
     println!(
-        "{:>6} {:>9} {:>7} {:>9} {:>9} {:>9}",
-        "minute", "requests", "errors", "p50 ms", "p99 ms", "RSS MiB"
+        "{:>6} {:>9} {:>7} {:>7} {:>9} {:>9} {:>9}",
+        "to s", "requests", "errors", "behind", "p50 ms", "p99 ms", "RSS MiB"
     );
 
     // Soak: open loop, request n is due at start + n / rate.
@@ -217,15 +242,19 @@ pub async fn run(args: SoakArgs) -> Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Duration, bool)>();
     let soak_start = tokio::time::Instant::now();
     let mut errors_total = probe_errors;
+    // Requests not sent because MAX_IN_FLIGHT were outstanding (the server fell behind).
+    let mut shed_total = 0usize;
     let mut requests_total = 0usize;
-    for minute in 0..args.minutes {
-        let minute_end = soak_start + Duration::from_secs(60 * (minute + 1));
+    let mut n = 0u64;
+    let mut period_start = Duration::ZERO;
+    while period_start < total {
+        let period_end = (period_start + period).min(total);
         let mut latencies = Vec::new();
         let mut errors = 0usize;
-        let mut n = (rate * 60.0 * minute as f64) as u64;
+        let mut shed = 0usize;
         loop {
             let due = soak_start + Duration::from_secs_f64(n as f64 / rate);
-            if due >= minute_end {
+            if due >= soak_start + period_end {
                 break;
             }
             tokio::time::sleep_until(due).await;
@@ -245,7 +274,7 @@ pub async fn run(args: SoakArgs) -> Result<()> {
                     });
                 }
                 // The server fell behind by MAX_IN_FLIGHT requests: a failure of the soak.
-                Err(_) => errors += 1,
+                Err(_) => shed += 1,
             }
             n += 1;
         }
@@ -255,16 +284,19 @@ pub async fn run(args: SoakArgs) -> Result<()> {
         }
         latencies.sort();
         println!(
-            "{:>6} {:>9} {:>7} {:>9.2} {:>9.2} {:>9.1}",
-            minute + 1,
+            "{:>6} {:>9} {:>7} {:>7} {:>9.2} {:>9.2} {:>9.1}",
+            period_end.as_secs(),
             latencies.len(),
             errors,
+            shed,
             pct(&latencies, 0.5),
             pct(&latencies, 0.99),
             rss_mib(pid)
         );
         errors_total += errors;
+        shed_total += shed;
         requests_total += latencies.len();
+        period_start = period_end;
     }
     // The requests still in flight.
     let _ = slots.acquire_many(MAX_IN_FLIGHT as u32).await?;
@@ -275,9 +307,9 @@ pub async fn run(args: SoakArgs) -> Result<()> {
     let rss_end = rss_mib(pid);
     let growth = rss_end / rss_start - 1.0;
     let alive = std::fs::metadata(format!("/proc/{pid}")).is_ok();
-    let pass = errors_total == 0 && growth < RSS_GROWTH_LIMIT && alive;
+    let pass = errors_total == 0 && shed_total == 0 && growth < RSS_GROWTH_LIMIT && alive;
     println!(
-        "soak: {requests_total} requests, {errors_total} errors (0), RSS {rss_start:.1} -> {rss_end:.1} MiB ({:+.1} %, < {:.0} %), server {}: {}",
+        "soak: {requests_total} requests, {errors_total} errors (0), {shed_total} not sent while {MAX_IN_FLIGHT} were in flight (0), RSS {rss_start:.1} -> {rss_end:.1} MiB ({:+.1} %, < {:.0} %), server {}: {}",
         growth * 100.0,
         RSS_GROWTH_LIMIT * 100.0,
         if alive { "alive" } else { "gone" },

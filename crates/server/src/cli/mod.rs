@@ -496,8 +496,22 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Ctrl-C (SIGINT) or SIGTERM (systemd, Kubernetes, `kill`): stop accepting, finish the
+/// requests in flight.
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
 }
 
 /// A byte-based progress bar on stderr, hidden until the import has run for a second (and
