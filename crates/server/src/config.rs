@@ -337,6 +337,10 @@ pub struct PostgresConfig {
     pub url: String,
     /// Schema holding the tables (created when missing).
     pub schema: String,
+    /// PEM file of the CA the server's certificate must chain to (TLS with verification of
+    /// the certificate and host name); without it TLS follows the URL's `sslmode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -344,6 +348,7 @@ impl std::fmt::Debug for PostgresConfig {
         f.debug_struct("PostgresConfig")
             .field("url", &redact_url(&self.url))
             .field("schema", &self.schema)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -470,6 +475,7 @@ impl Default for Config {
             postgres: PostgresConfig {
                 url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
                 schema: "tradeassist".into(),
+                ca_file: None,
             },
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             limits: LimitsConfig {

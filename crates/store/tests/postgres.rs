@@ -201,3 +201,79 @@ async fn reconnecting_to_an_existing_schema_keeps_its_data() {
             .is_err()
     );
 }
+
+/// The server's certificate on our machines (Debian's snakeoil, `CN = localhost`).
+const SERVER_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_encrypts_when_asked_and_verifies_against_a_ca_file() {
+    use tradeassist_store::PoolOptions;
+    use tradeassist_store::postgres::TlsOptions;
+    let h = postgres().await;
+    let schema = h.store.schema();
+    assert!(
+        !h.store.connection_encrypted().await.unwrap(),
+        "plain without an sslmode"
+    );
+    let sep = if pg_url().contains('?') { '&' } else { '?' };
+    let required = PostgresStore::connect(&format!("{}{sep}sslmode=require", pg_url()), schema)
+        .await
+        .unwrap();
+    assert!(required.connection_encrypted().await.unwrap());
+
+    // Verified: the CA file is the server's self-signed certificate, issued to `localhost`.
+    let localhost = pg_url().replace("127.0.0.1", "localhost");
+    let verified = PostgresStore::connect_tls(
+        &localhost,
+        schema,
+        PoolOptions::default(),
+        &TlsOptions {
+            ca_file: Some(SERVER_CERT.into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(verified.connection_encrypted().await.unwrap());
+    assert!(verified.instrument("SPY").await.is_ok());
+
+    // The same CA but another host name, and a CA that did not sign the certificate: refused.
+    let wrong_ca = std::fs::read_dir("/etc/ssl/certs")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "pem")
+                && !p.ends_with("ssl-cert-snakeoil.pem")
+                && std::fs::read_to_string(p).is_ok_and(|t| t.contains("BEGIN CERTIFICATE"))
+        })
+        .expect("a system CA certificate");
+    for (url, ca) in [(pg_url(), SERVER_CERT.into()), (localhost, wrong_ca)] {
+        let refused = PostgresStore::connect_tls(
+            &url,
+            schema,
+            PoolOptions::default(),
+            &TlsOptions { ca_file: Some(ca) },
+        )
+        .await;
+        assert!(
+            refused.is_err(),
+            "{url} connected with an unverifiable certificate"
+        );
+    }
+    let missing = PostgresStore::connect_tls(
+        &pg_url(),
+        schema,
+        PoolOptions::default(),
+        &TlsOptions {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+        },
+    )
+    .await;
+    assert!(
+        missing
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("cannot read the CA file"),
+        "a missing CA file is named"
+    );
+}

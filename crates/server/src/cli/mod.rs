@@ -313,14 +313,21 @@ impl Backend {
                     .with_context(|| format!("cannot open database {}", config.db.display()))?,
             ),
             StoreKind::Postgres => Backend::Postgres(
-                PostgresStore::connect_with(&config.postgres.url, &config.postgres.schema, pool)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "cannot connect to PostgreSQL at {}",
-                            crate::config::redact_url(&config.postgres.url)
-                        )
-                    })?,
+                PostgresStore::connect_tls(
+                    &config.postgres.url,
+                    &config.postgres.schema,
+                    pool,
+                    &tradeassist_store::postgres::TlsOptions {
+                        ca_file: config.postgres.ca_file.clone(),
+                    },
+                )
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot connect to PostgreSQL at {}",
+                        crate::config::redact_url(&config.postgres.url)
+                    )
+                })?,
             ),
         })
     }

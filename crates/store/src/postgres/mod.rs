@@ -20,14 +20,13 @@ mod rows;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures::{SinkExt, pin_mut};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tradeassist_model::{
@@ -189,6 +188,45 @@ fn staged_bars<'a>(batch: &'a IngestBatch, ids: &HashMap<&str, i64>) -> Vec<Stag
         .collect()
 }
 
+/// TLS of the PostgreSQL connections. Connections are encrypted when the connection string
+/// says `sslmode=prefer` or `sslmode=require` (plain without an `sslmode`, unless `ca_file` is
+/// set, which implies `require`). With `ca_file` the server's certificate must chain to that
+/// PEM file and name the host (libpq's `verify-full`); without it any certificate is accepted
+/// (libpq's `require`: encrypted, the server not authenticated).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsOptions {
+    pub ca_file: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    fn connector(&self) -> Result<postgres_native_tls::MakeTlsConnector> {
+        let mut builder = native_tls::TlsConnector::builder();
+        match &self.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|source| StoreError::Io {
+                    context: format!("cannot read the CA file {}", path.display()),
+                    source,
+                })?;
+                let cert = native_tls::Certificate::from_pem(&pem)
+                    .map_err(|e| StoreError::Backend(format!("CA file {}: {e}", path.display())))?;
+                // Only this CA, as libpq's `sslrootcert`: not the system's trust store too.
+                builder
+                    .add_root_certificate(cert)
+                    .disable_built_in_roots(true);
+            }
+            None => {
+                builder
+                    .danger_accept_invalid_certs(true)
+                    .danger_accept_invalid_hostnames(true);
+            }
+        }
+        let connector = builder
+            .build()
+            .map_err(|e| StoreError::Backend(format!("TLS set-up: {e}")))?;
+        Ok(postgres_native_tls::MakeTlsConnector::new(connector))
+    }
+}
+
 impl PostgresStore {
     /// Connect to `url`, create `schema` when missing, point every pooled connection's
     /// `search_path` at it and run pending migrations, with the default pool bound.
@@ -199,10 +237,30 @@ impl PostgresStore {
     /// [`PostgresStore::connect`] with at most `pool.max_connections` connections; calls
     /// beyond it wait for a free connection.
     pub async fn connect_with(url: &str, schema: &str, pool: PoolOptions) -> Result<Self> {
+        Self::connect_tls(url, schema, pool, &TlsOptions::default()).await
+    }
+
+    /// [`PostgresStore::connect_with`] with TLS as `tls` says (see [`TlsOptions`]).
+    pub async fn connect_tls(
+        url: &str,
+        schema: &str,
+        pool: PoolOptions,
+        tls: &TlsOptions,
+    ) -> Result<Self> {
         check_schema_name(schema)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
+        // tokio-postgres would try TLS first when the string names no `sslmode`; we encrypt
+        // when asked to (an `sslmode`, or a CA file), and a local server stays plain and fast.
+        if !url.contains("sslmode") {
+            config.ssl_mode(if tls.ca_file.is_some() {
+                tokio_postgres::config::SslMode::Require
+            } else {
+                tokio_postgres::config::SslMode::Disable
+            });
+        }
+        let connector = tls.connector()?;
         // Sent in the startup packet, so every connection the pool opens uses the schema.
         let options = match config.get_options() {
             Some(o) if !o.is_empty() => format!("{o} -c search_path={schema}"),
@@ -214,7 +272,7 @@ impl PostgresStore {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -246,6 +304,18 @@ impl PostgresStore {
     /// The schema this store lives in.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// Whether this store's connections to the server are encrypted (TLS).
+    pub async fn connection_encrypted(&self) -> Result<bool> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                &[],
+            )
+            .await?;
+        Ok(row.get(0))
     }
 
     async fn client(&self) -> Result<Object> {
