@@ -145,3 +145,90 @@ pub(crate) fn continuous_error(e: ContinuousError) -> ServiceError {
         _ => ServiceError::Internal(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waiters of a single-flight computation get the same answer as its caller: the same
+    /// variant and text, store causes flattened with their whole chain.
+    #[test]
+    fn replay_keeps_variant_and_text() {
+        let cases = [
+            ServiceError::invalid("fill", "bad fill"),
+            ServiceError::UnknownSymbols(vec!["NOPE".into(), "ZZZ".into()]),
+            ServiceError::AmbiguousSymbol {
+                symbol: "ESZ3".into(),
+                candidates: vec!["ESZ13".into(), "ESZ23".into()],
+            },
+            ServiceError::UnknownCalendar {
+                symbol: "X".into(),
+                message: "no calendar".into(),
+            },
+            ServiceError::NotFound("gone".into()),
+            ServiceError::Conflict("taken".into()),
+            ServiceError::TooLarge("too many bars".into()),
+            ServiceError::UnsupportedFrequency("tick:5".into()),
+            ServiceError::Internal("defect".into()),
+            ServiceError::Unavailable("connection refused".into()),
+        ];
+        for e in &cases {
+            let again = e.replay();
+            assert_eq!(again.to_string(), e.to_string());
+            assert_eq!(
+                std::mem::discriminant(&again),
+                std::mem::discriminant(e),
+                "{e:?}"
+            );
+        }
+        let store = ServiceError::from(StoreError::Io {
+            context: "cannot write the database file /x.db".into(),
+            source: std::io::Error::other("Read-only file system"),
+        });
+        match store.replay() {
+            ServiceError::Internal(m) => {
+                assert!(
+                    m.contains("/x.db") && m.contains("Read-only file system"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn store_errors_keep_their_meaning() {
+        assert!(matches!(
+            ServiceError::from(StoreError::NotFound("q".into())),
+            ServiceError::NotFound(_)
+        ));
+        assert!(matches!(
+            ServiceError::from(StoreError::Conflict("q".into())),
+            ServiceError::Conflict(_)
+        ));
+        assert!(matches!(
+            ServiceError::from(StoreError::Corrupt("row".into())),
+            ServiceError::Store(_)
+        ));
+        assert!(ServiceError::invalid("x", "y").row_errors().is_empty());
+    }
+
+    #[test]
+    fn continuous_errors_name_the_option_at_fault() {
+        let e = continuous_error(ContinuousError::NoContracts);
+        assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
+        let e = continuous_error(ContinuousError::FixedDatesUnordered(
+            chrono::NaiveDate::from_ymd_opt(2013, 3, 1).unwrap(),
+        ));
+        assert!(
+            matches!(
+                e,
+                ServiceError::InvalidInput {
+                    field: "roll_dates",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+}

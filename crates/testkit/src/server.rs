@@ -95,18 +95,6 @@ impl Drop for Server {
     /// SIGTERM first (the server finishes and exits, writing e.g. coverage data), SIGKILL
     /// after 5 s.
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: signals our own child process, which has not been reaped yet.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if matches!(self.child.try_wait(), Ok(Some(_))) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        tradeassist_server::child::terminate(&mut self.child, Duration::from_secs(5));
     }
 }

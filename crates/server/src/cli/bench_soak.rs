@@ -119,13 +119,12 @@ async fn send(client: &reqwest::Client, base: &str, req: &Req) -> bool {
     }
 }
 
-/// The server child; killed when dropped.
+/// The server child; stopped (SIGTERM) when dropped.
 struct Child(std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        crate::child::terminate(&mut self.0, Duration::from_secs(10));
     }
 }
 
