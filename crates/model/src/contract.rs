@@ -103,7 +103,8 @@ impl ContractSymbol {
         }
         let (head, year_digits) = s.split_at(s.len() - digits);
         let code = head.chars().last().ok_or_else(bad)?;
-        let root = &head[..head.len() - 1];
+        // The code may be any character of the input, several bytes long.
+        let root = &head[..head.len() - code.len_utf8()];
         let month = MONTH_CODES
             .iter()
             .position(|c| *c == code)
@@ -164,6 +165,22 @@ mod tests {
                 "{s}"
             );
             assert_eq!(c.to_string(), "ESZ13");
+        }
+    }
+
+    /// Found by `scripts/fuzz.sh` (target `parsers`): a multi-byte character where the month
+    /// code goes sliced the string inside that character, a panic. (The HTTP and CLI paths
+    /// refuse non-ASCII symbols before parsing, so no request reached it.)
+    #[test]
+    fn a_multi_byte_month_code_is_refused_not_a_panic() {
+        let r = day(2013, 10, 1);
+        for s in [
+            "EES4ZSZ\u{76e}26",
+            "ES\u{e9}13",
+            "\u{1f600}\u{1f600}13",
+            "E\u{e9}Z13",
+        ] {
+            assert!(ContractSymbol::parse(s, r).is_err(), "{s}");
         }
     }
 
