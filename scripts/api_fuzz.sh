@@ -15,24 +15,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 cargo build --quiet -p tradeassist-server --bin tradeassist
 
-tmp=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. scripts/demo_server.sh
 # Generous limits: the fuzzer sends bursts; the rate limits have their own tests.
-TRADEASSIST_LIMITS__RATE_PER_IP_PER_MINUTE=0 TRADEASSIST_LOG=warn,audit=off \
-  "$root/target/debug/tradeassist" --db "$tmp/fuzz.db" serve --demo --listen "127.0.0.1:$port" \
-  >"$tmp/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for _ in $(seq 1 240); do
-  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "the server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.5
-done
+start_demo_server TRADEASSIST_LIMITS__RATE_PER_IP_PER_MINUTE=0 TRADEASSIST_LOG=warn,audit=off
 
 status=0
 # From the temporary directory: schemathesis keeps its example database in the working directory.
