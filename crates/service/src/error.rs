@@ -78,13 +78,7 @@ impl ServiceError {
             ServiceError::Internal(m) => ServiceError::Internal(m.clone()),
             ServiceError::Unavailable(m) => ServiceError::Unavailable(m.clone()),
             other @ (ServiceError::Import { .. } | ServiceError::Store(_)) => {
-                let mut message = other.to_string();
-                let mut source = std::error::Error::source(other);
-                while let Some(s) = source {
-                    message.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
-                ServiceError::Internal(message)
+                ServiceError::Internal(error_chain(other))
             }
         }
     }
@@ -106,18 +100,22 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound(m) => ServiceError::NotFound(m),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
-            other if other.is_unavailable() => {
-                let mut cause = other.to_string();
-                let mut source = std::error::Error::source(&other);
-                while let Some(s) = source {
-                    cause.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
-                ServiceError::Unavailable(cause)
-            }
+            other if other.is_unavailable() => ServiceError::Unavailable(error_chain(&other)),
             other => ServiceError::Store(other),
         }
     }
+}
+
+/// The error's text followed by each of its sources' (`a: b: c`).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Map engine errors to client errors where the request is at fault.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tradeassist_store::SchemaStatus;
 
-use crate::{Service, ServiceError};
+use crate::{Service, ServiceError, error_chain};
 
 /// A store answering slower than this is degraded.
 pub const SLOW: Duration = Duration::from_secs(1);
@@ -248,17 +248,6 @@ fn provider_check(p: &dyn crate::SourceProvider) -> Check {
         latency: Duration::ZERO,
         error,
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 impl Service {

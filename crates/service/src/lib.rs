@@ -57,7 +57,7 @@ pub use cached::{CacheSettings, CacheStats, Encoded, Encoder};
 pub use continuous::{ContractInfo, RollsResult};
 pub use corporate::{FactorImportFile, FactorImportReport};
 pub use derive::{FrequencyInfo, default_session, frequencies};
-pub use error::ServiceError;
+pub use error::{ServiceError, error_chain};
 pub use export::{EXPORT_PIECE_BARS, Export, ExportChunk, ExportSeries};
 pub use gaps::{GapQuery, GapResult, MAX_GAPS_LISTED};
 pub use import::{ImportFile, ImportProgress, ImportReport};

@@ -266,6 +266,11 @@ pub(crate) fn api_token(
     })
 }
 
+/// The conflict message of a saved-query name that is taken (both backends).
+pub(crate) fn saved_query_taken(name: &str) -> String {
+    format!("a saved query named `{name}` already exists")
+}
+
 /// Columns of a token row, in [`api_token`]'s order.
 pub(crate) const TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at";
 

@@ -60,13 +60,7 @@ impl ApiError {
     /// (with its source chain, e.g. the database's text) goes to the log under that id.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         let id = super::request_id::current().unwrap_or_else(|| "none".into());
-        let mut chain = cause.to_string();
-        let mut source = cause.source();
-        while let Some(s) = source {
-            chain.push_str(": ");
-            chain.push_str(&s.to_string());
-            source = s.source();
-        }
+        let chain = tradeassist_service::error_chain(cause);
         tracing::error!(request_id = %id, error = %chain, "request failed");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

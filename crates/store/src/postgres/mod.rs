@@ -1389,7 +1389,7 @@ impl Store for PostgresStore {
         let row = client
             .query_one(&sql, &[&q.name, &q.description, &q.parameters_json, &now])
             .await
-            .map_err(|e| unique_violation(e, &q.name))?;
+            .map_err(|e| unique_violation(e, &crate::saved_query_taken(&q.name)))?;
         saved_query_from_row(&row)
     }
 
@@ -1424,7 +1424,7 @@ impl Store for PostgresStore {
                 &[&id, &q.name, &q.description, &q.parameters_json, &now],
             )
             .await
-            .map_err(|e| unique_violation(e, &q.name))?
+            .map_err(|e| unique_violation(e, &crate::saved_query_taken(&q.name)))?
             .ok_or_else(|| StoreError::NotFound(format!("saved query {id} does not exist")))?;
         saved_query_from_row(&row)
     }
@@ -1444,13 +1444,7 @@ impl Store for PostgresStore {
         let row = client
             .query_one(&sql, &[&name, &role.as_str(), &secret_hash, &now])
             .await
-            .map_err(|e| {
-                if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-                    StoreError::Conflict("a token with this secret exists".into())
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(|e| unique_violation(e, "a token with this secret exists"))?;
         token_from_row(&row)
     }
 
@@ -1695,9 +1689,10 @@ fn token_from_row(r: &tokio_postgres::Row) -> Result<ApiToken> {
     )
 }
 
-fn unique_violation(e: tokio_postgres::Error, name: &str) -> StoreError {
+/// `Conflict(conflict)` for a unique-constraint violation, `e` otherwise.
+fn unique_violation(e: tokio_postgres::Error, conflict: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Conflict(format!("a saved query named `{name}` already exists"))
+        StoreError::Conflict(conflict.to_string())
     } else {
         e.into()
     }

@@ -1002,7 +1002,7 @@ impl Store for SqliteStore {
                 Ok(c.last_insert_rowid())
             })
             .await
-            .map_err(|e| unique_violation(e, &name))?;
+            .map_err(|e| unique_violation(e, &crate::saved_query_taken(&name)))?;
         self.saved_query(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("saved query {id}")))
@@ -1047,7 +1047,7 @@ impl Store for SqliteStore {
                 )
             })
             .await
-            .map_err(|e| unique_violation(e, &name))?;
+            .map_err(|e| unique_violation(e, &crate::saved_query_taken(&name)))?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!(
                 "saved query {id} does not exist"
@@ -1076,14 +1076,7 @@ impl Store for SqliteStore {
                 Ok(c.last_insert_rowid())
             })
             .await
-            .map_err(|e| match e {
-                StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
-                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-                {
-                    StoreError::Conflict("a token with this secret exists".into())
-                }
-                other => other,
-            })?;
+            .map_err(|e| unique_violation(e, "a token with this secret exists"))?;
         self.tokens(Some(id))
             .await?
             .pop()
@@ -1351,12 +1344,13 @@ impl SqliteStore {
     }
 }
 
-fn unique_violation(e: StoreError, name: &str) -> StoreError {
+/// `Conflict(conflict)` for a unique-constraint violation, `e` otherwise.
+fn unique_violation(e: StoreError, conflict: &str) -> StoreError {
     match e {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
         {
-            StoreError::Conflict(format!("a saved query named `{name}` already exists"))
+            StoreError::Conflict(conflict.to_string())
         }
         other => other,
     }
